@@ -1,0 +1,7 @@
+"""tuneyard: Vertex AI hyperparameter tuning jobs, self-hosted."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,117 @@
+"""The store seam: jobs, trials and measurements, persisted."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuneyard.model import (
+    HyperparameterTuningJob,
+    JobState,
+    Measurement,
+    ParameterValue,
+    Status,
+    Trial,
+    TrialState,
+)
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """A trial plus what only the engine needs: whether it failed, and executor state."""
+
+    trial: Trial
+    failed: bool = False
+    runtime: dict[str, Any] = field(default_factory=dict)
+
+
+class Store(abc.ABC):
+    """Persistence of tuning jobs and their trials.
+
+    Contract:
+        - Every method is thread safe and commits before it returns; nothing is kept only in
+          memory. Values returned are immutable model objects, detached from the database.
+        - Job ids are numeric strings, unique per store, never reused. Trial ids are
+          ``"1"``, ``"2"``, ... per job in creation order, never reused.
+        - Errors: ``NotFound`` for an unknown job or trial; ``FailedPrecondition`` when a
+          state change's ``expected`` states do not hold; ``Unavailable`` when the database
+          cannot be reached. Database errors never escape untranslated.
+    """
+
+    @abc.abstractmethod
+    def create_job(
+        self, project: str, location: str, job: HyperparameterTuningJob
+    ) -> HyperparameterTuningJob:
+        """Store a new job: assign id and name, state QUEUED, create and update times."""
+
+    @abc.abstractmethod
+    def get_job(self, name: str, *, with_trials: bool = True) -> HyperparameterTuningJob:
+        """The job named ``name`` (``projects/../hyperparameterTuningJobs/ID``)."""
+
+    @abc.abstractmethod
+    def list_jobs(
+        self,
+        project: str | None = None,
+        location: str | None = None,
+        *,
+        states: Sequence[JobState] | None = None,
+        after_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[HyperparameterTuningJob]:
+        """Jobs without their trials, by ascending numeric id, after ``after_id`` if given."""
+
+    @abc.abstractmethod
+    def set_job_state(
+        self,
+        name: str,
+        state: JobState,
+        *,
+        error: Status | None = None,
+        expected: Sequence[JobState] | None = None,
+    ) -> HyperparameterTuningJob:
+        """Move a job to ``state`` (update_time always; start_time on first RUNNING; end_time
+        on SUCCEEDED, FAILED, CANCELLED). With ``expected``, only from one of those states
+        (FailedPrecondition otherwise), checked and written atomically."""
+
+    @abc.abstractmethod
+    def delete_job(self, name: str) -> None:
+        """Remove a job with its trials and measurements."""
+
+    @abc.abstractmethod
+    def add_trial(
+        self,
+        name: str,
+        parameters: dict[str, ParameterValue],
+        *,
+        runtime: dict[str, Any] | None = None,
+    ) -> Trial:
+        """Create the job's next trial (ACTIVE, start_time now) with these parameters."""
+
+    @abc.abstractmethod
+    def trial_records(self, name: str) -> list[TrialRecord]:
+        """Every trial of the job with its failure flag and executor state, by trial id."""
+
+    @abc.abstractmethod
+    def set_trial_runtime(self, name: str, trial_id: str, runtime: dict[str, Any]) -> None:
+        """Replace the executor state kept for a trial (JSON-serializable)."""
+
+    @abc.abstractmethod
+    def add_measurements(
+        self, name: str, trial_id: str, measurements: Sequence[Measurement]
+    ) -> None:
+        """Append measurements to a trial, in order."""
+
+    @abc.abstractmethod
+    def finish_trial(
+        self,
+        name: str,
+        trial_id: str,
+        state: TrialState,
+        *,
+        final_measurement: Measurement | None = None,
+        infeasible_reason: str = "",
+        failed: bool = False,
+    ) -> Trial:
+        """End a trial: its state (SUCCEEDED or INFEASIBLE), final measurement, end_time now."""
