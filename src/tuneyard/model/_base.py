@@ -81,6 +81,22 @@ def _parse_integer(value: Any) -> int:
     raise ValueError(f"expected an integer, got {value!r}")
 
 
+def _in_range(value: int, bits: int) -> int:
+    # Google's JSON parser refuses what does not fit; so must we, before a database does.
+    low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    if not low <= value <= high:
+        raise ValueError(f"{value} is out of range for an int{bits} ({low} to {high})")
+    return value
+
+
+def _parse_int32(value: Any) -> int:
+    return _in_range(_parse_integer(value), 32)
+
+
+def _parse_int64(value: Any) -> int:
+    return _in_range(_parse_integer(value), 64)
+
+
 def _parse_double(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a number, got a boolean")
@@ -165,10 +181,10 @@ def _when_json(function: Any) -> PlainSerializer:
     return PlainSerializer(function, when_used="json")
 
 
-Int64 = Annotated[int, BeforeValidator(_parse_integer), _when_json(str)]
+Int64 = Annotated[int, BeforeValidator(_parse_int64), _when_json(str)]
 """A proto int64: reads numbers or decimal strings, writes a JSON string."""
 
-Int32 = Annotated[int, BeforeValidator(_parse_integer)]
+Int32 = Annotated[int, BeforeValidator(_parse_int32)]
 """A proto int32: reads numbers or decimal strings, writes a JSON number."""
 
 Double = Annotated[float, BeforeValidator(_parse_double), _when_json(_write_double)]

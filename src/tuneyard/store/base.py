@@ -115,3 +115,6 @@ class Store(abc.ABC):
         failed: bool = False,
     ) -> Trial:
         """End a trial: its state (SUCCEEDED or INFEASIBLE), final measurement, end_time now."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the store's connections; the store is unusable afterwards."""

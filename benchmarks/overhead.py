@@ -1,0 +1,121 @@
+"""Orchestration overhead: tuneyard running N no-op trials vs a bare process pool.
+
+Both sides run the same command (a Python process that reports one metric with the real
+cloudml-hypertune library) N times, P at a time, in this one run, alternating which goes first.
+Prints a markdown table; the ratio is tuneyard's wall time over the bare pool's.
+
+    python benchmarks/overhead.py [--trials 200] [--parallel 4] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tuneyard.engine import Controller
+from tuneyard.model import JobState, job_from_dict
+from tuneyard.runtime import LocalExecutor
+from tuneyard.store import open_store
+
+NOOP = (
+    "import hypertune; "
+    "hypertune.HyperTune().report_hyperparameter_tuning_metric('score', 1.0, global_step=1)"
+)
+
+
+def bare_pool(trials: int, parallel: int, workdir: Path) -> float:
+    """Wall time of running the no-op command ``trials`` times, ``parallel`` at a time."""
+
+    def one(index: int) -> int:
+        env = dict(os.environ, CLOUD_ML_HP_METRIC_FILE=str(workdir / f"bare-{index}.metrics"))
+        return subprocess.run([sys.executable, "-c", NOOP], env=env, check=True).returncode
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(parallel) as pool:
+        list(pool.map(one, range(trials)))
+    return time.perf_counter() - started
+
+
+def tuneyard_run(trials: int, parallel: int, workdir: Path, algorithm: str) -> float:
+    """Wall time of a tuneyard job of ``trials`` no-op trials at ``parallel``, SQLite store."""
+    os.environ["TUNEYARD_HOME"] = str(workdir / "home")
+    job = job_from_dict(
+        {
+            "displayName": "overhead",
+            "studySpec": {
+                "metrics": [{"metricId": "score", "goal": "MAXIMIZE"}],
+                "parameters": [
+                    {"parameterId": "x", "doubleValueSpec": {"minValue": 0, "maxValue": 1}}
+                ],
+                "algorithm": algorithm,
+            },
+            "maxTrialCount": trials,
+            "parallelTrialCount": parallel,
+            "trialJobSpec": {
+                "workerPoolSpecs": [
+                    {
+                        "replicaCount": 1,
+                        "containerSpec": {
+                            "imageUri": "local",
+                            "command": [sys.executable, "-c", NOOP + " # "],
+                        },
+                    }
+                ]
+            },
+        }
+    )
+    store = open_store(f"sqlite:///{workdir / 'overhead.db'}")
+    executor = LocalExecutor()
+    try:
+        controller = Controller(store, executor)
+        created, _ = controller.submit(job)
+        started = time.perf_counter()
+        snapshot = controller.run(created.name)
+        elapsed = time.perf_counter() - started
+        assert snapshot.job.state == JobState.JOB_STATE_SUCCEEDED, snapshot.job.error
+        assert len(snapshot.records) == trials
+        return elapsed
+    finally:
+        executor.close()
+        store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument("--parallel", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--algorithm", default="RANDOM_SEARCH")
+    args = parser.parse_args()
+    bare: list[float] = []
+    ours: list[float] = []
+    for repeat in range(args.repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            workdir = Path(tmp)
+            order = ("bare", "tuneyard") if repeat % 2 == 0 else ("tuneyard", "bare")
+            for side in order:
+                if side == "bare":
+                    bare.append(bare_pool(args.trials, args.parallel, workdir))
+                else:
+                    ours.append(tuneyard_run(args.trials, args.parallel, workdir, args.algorithm))
+    b, t = statistics.median(bare), statistics.median(ours)
+    print(
+        f"{args.trials} no-op trials, {args.parallel} at a time, {args.algorithm}, "
+        f"median of {args.repeats} runs\n"
+    )
+    print("| runner | wall time (s) | per trial (ms) |")
+    print("|---|---:|---:|")
+    print(f"| bare process pool | {b:.2f} | {1000 * b / args.trials:.1f} |")
+    print(f"| tuneyard (local executor, SQLite) | {t:.2f} | {1000 * t / args.trials:.1f} |")
+    print(f"\nratio tuneyard / bare: **{t / b:.2f}**")
+
+
+if __name__ == "__main__":
+    main()

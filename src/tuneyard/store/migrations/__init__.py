@@ -1,0 +1,1 @@
+"""Alembic migrations of tuneyard's schema; run them through :mod:`tuneyard.store.migrate`."""

@@ -1,0 +1,1 @@
+"""Alembic revisions, one file each, named ``v<revision>_<slug>.py``."""
