@@ -107,6 +107,19 @@ def test_measurements_keep_their_order(store: SqlStore) -> None:
     assert store.trial_records(job.name)[0].trial.measurements == expected
 
 
+def test_measurements_and_runtime_commit_together(store: SqlStore) -> None:
+    job = store.create_job("p", "l", small_job())
+    trial = store.add_trial(job.name, {"lr": 0.1}, runtime={"handle": {"pid": 1}, "since": 0.0})
+    runtime = {"handle": {"pid": 1}, "since": 12.5}
+    store.add_measurements(job.name, trial.id, [_measurement(1, accuracy=0.5)], runtime=runtime)
+    record = store.trial_records(job.name)[0]
+    assert record.runtime == runtime
+    assert record.trial.measurements == [_measurement(1, accuracy=0.5)]
+    # Without runtime the executor state is left as it was.
+    store.add_measurements(job.name, trial.id, [_measurement(2, accuracy=0.6)])
+    assert store.trial_records(job.name)[0].runtime == runtime
+
+
 def test_nan_metrics_are_kept(store: SqlStore) -> None:
     job = store.create_job("p", "l", small_job())
     trial = store.add_trial(job.name, {"lr": 0.1})

@@ -63,3 +63,17 @@ class RandomSearch(OptunaSearch):
     def make_sampler(self, study: StudySpec, seed: int) -> BaseSampler:
         """An Optuna ``RandomSampler`` with ``seed``."""
         return RandomSampler(seed=seed)
+
+    def suggest(
+        self, study: StudySpec, trials: Sequence[Trial], count: int, seed: int
+    ) -> list[dict[str, ParameterValue]]:
+        """Return ``count`` random assignments; past trials only move the seed."""
+        if count <= 0:
+            return []
+        space = SearchSpace.from_study(study)
+        with quiet_optuna():
+            # Random draws ignore history, so the study is not rebuilt from the trials: a
+            # suggestion costs the same at trial 1000 as at trial 1.
+            sampler = self.make_sampler(study, derive_seed(seed, trials))
+            optuna_study = rebuild_study(study, space, [], sampler)
+            return [space.sample(optuna_study.ask()) for _ in range(count)]

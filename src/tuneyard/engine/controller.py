@@ -176,13 +176,11 @@ class Controller:
             return JobSnapshot(job, self.store.trial_records(name))
         if job.state in (JobState.JOB_STATE_QUEUED, JobState.JOB_STATE_UNSPECIFIED):
             job = self.store.set_job_state(name, JobState.JOB_STATE_PENDING, expected=(job.state,))
-        records = self.store.trial_records(name)
-        changed = False
-        for record in records:
-            if record.trial.state in RUNNING_TRIAL_STATES:
-                changed |= self._advance_trial(job, record)
-        if changed:
-            records = self.store.trial_records(name)
+        # One read of the trials per pass; what the pass changes it keeps up to date itself.
+        records = [
+            self._advance_trial(job, r) if r.trial.state in RUNNING_TRIAL_STATES else r
+            for r in self.store.trial_records(name)
+        ]
         if job.state == JobState.JOB_STATE_CANCELLING:
             return self._end_with_running_stopped(
                 job,
@@ -204,12 +202,12 @@ class Controller:
         exhausted = False
         if wanted > 0:
             launched = self._launch_new(job, records, wanted)
-            exhausted = launched < wanted
+            exhausted = len(launched) < wanted
             if launched:
                 if job.state != JobState.JOB_STATE_RUNNING:
                     job = self.store.set_job_state(name, JobState.JOB_STATE_RUNNING)
-                records = self.store.trial_records(name)
-                running += launched
+                records = [*records, *launched]
+                running = sum(1 for r in records if r.trial.state in RUNNING_TRIAL_STATES)
         if running == 0 and (exhausted or len(records) >= job.max_trial_count):
             return self._finish(job, records)
         return JobSnapshot(job, records)
@@ -218,45 +216,46 @@ class Controller:
 
     def _launch_new(
         self, job: HyperparameterTuningJob, records: Sequence[TrialRecord], n: int
-    ) -> int:
+    ) -> list[TrialRecord]:
         algorithm = algorithm_for(job.study)
         suggestions = algorithm.suggest(job.study, [r.trial for r in records], n, _seed(job))
-        for parameters in suggestions:
-            trial = self.store.add_trial(job.name, parameters)
-            self._start(job, trial)
-        return len(suggestions)
+        return [
+            self._start(job, self.store.add_trial(job.name, parameters))
+            for parameters in suggestions
+        ]
 
-    def _start(self, job: HyperparameterTuningJob, trial: Trial) -> None:
+    def _start(self, job: HyperparameterTuningJob, trial: Trial) -> TrialRecord:
         try:
             handle = self.executor.launch(TrialLaunch(job, trial.id, trial.parameter_dict()))
         except TuneyardError as error:
-            self._end_trial(
+            return self._end_trial(
                 job, trial, [], failed=True, reason=f"trial {trial.id} could not start: {error}"
             )
-            return
-        self.store.set_trial_runtime(job.name, trial.id, {"handle": handle, "since": 0.0})
+        runtime = {"handle": handle, "since": 0.0}
+        self.store.set_trial_runtime(job.name, trial.id, runtime)
+        return TrialRecord(trial, runtime=runtime)
 
-    def _advance_trial(self, job: HyperparameterTuningJob, record: TrialRecord) -> bool:
-        """Poll one running trial; True when anything about it changed."""
+    def _advance_trial(self, job: HyperparameterTuningJob, record: TrialRecord) -> TrialRecord:
+        """Poll one running trial; return its record as it is now."""
         trial = record.trial
         handle = record.runtime.get("handle")
         if handle is None:
             # The controller stopped between creating the trial and launching it.
             logger.info("%s: launching trial %s again", job.name, trial.id)
-            self._start(job, trial)
-            return True
+            return self._start(job, trial)
         since = float(record.runtime.get("since", 0.0))
         progress = self.executor.poll(handle, since)
         new = reports_to_measurements(progress.reports, trial.start_time)
         runtime = self._updated_runtime(record.runtime, progress)
         if new:
-            self.store.add_measurements(job.name, trial.id, new)
-        if runtime != record.runtime:
+            # Measurements and the read position commit together: after a restart the same
+            # reports are neither lost nor recorded twice.
+            self.store.add_measurements(job.name, trial.id, new, runtime=runtime)
+        elif runtime != record.runtime:
             self.store.set_trial_runtime(job.name, trial.id, runtime)
         measurements = [*trial.measurements, *new]
         if progress.done:
-            self._end_after_exit(job, trial, measurements, progress)
-            return True
+            return self._end_after_exit(job, trial, measurements, progress)
         timeout = self._timeout(job)
         if trial.start_time is not None and _now() - trial.start_time > timeout:
             self.executor.cancel(runtime["handle"], self.cancel_grace_seconds)
@@ -264,9 +263,10 @@ class Controller:
                 f"trial {trial.id} ran longer than scheduling.timeout "
                 f"({format_duration(timeout)}) and was stopped"
             )
-            self._end_trial(job, trial, measurements, failed=True, reason=reason)
-            return True
-        return bool(new) or runtime != record.runtime
+            return self._end_trial(job, trial, measurements, failed=True, reason=reason)
+        if not new and runtime == record.runtime:
+            return record
+        return TrialRecord(trial.model_copy(update={"measurements": measurements}), runtime=runtime)
 
     @staticmethod
     def _updated_runtime(runtime: dict[str, Any], progress: TrialProgress) -> dict[str, Any]:
@@ -296,12 +296,13 @@ class Controller:
         trial: Trial,
         measurements: Sequence[Measurement],
         progress: TrialProgress,
-    ) -> None:
+    ) -> TrialRecord:
         if progress.exit_code == 0:
-            self._end_trial(job, trial, measurements, failed=False, reason="")
-            return
+            return self._end_trial(job, trial, measurements, failed=False, reason="")
         detail = progress.message or f"exited with status {progress.exit_code}"
-        self._end_trial(job, trial, measurements, failed=True, reason=f"trial {trial.id}: {detail}")
+        return self._end_trial(
+            job, trial, measurements, failed=True, reason=f"trial {trial.id}: {detail}"
+        )
 
     def _end_trial(
         self,
@@ -311,7 +312,7 @@ class Controller:
         *,
         failed: bool,
         reason: str,
-    ) -> None:
+    ) -> TrialRecord:
         """Pick the final measurement and end the trial SUCCEEDED, or INFEASIBLE with a reason."""
         study = job.study
         final = final_measurement(study, merge_by_step(measurements))
@@ -325,7 +326,7 @@ class Controller:
             if not reason:
                 names = ", ".join(repr(m) for m in missing)
                 reason = f"trial {trial.id} exited with status 0 without reporting metric {names}"
-        self.store.finish_trial(
+        ended = self.store.finish_trial(
             job.name,
             trial.id,
             state,
@@ -333,6 +334,7 @@ class Controller:
             infeasible_reason=reason,
             failed=failed,
         )
+        return TrialRecord(ended, failed=failed)
 
     # -- the job's end --------------------------------------------------------------------
 

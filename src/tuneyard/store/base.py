@@ -99,9 +99,15 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def add_measurements(
-        self, name: str, trial_id: str, measurements: Sequence[Measurement]
+        self,
+        name: str,
+        trial_id: str,
+        measurements: Sequence[Measurement],
+        *,
+        runtime: dict[str, Any] | None = None,
     ) -> None:
-        """Append measurements to a trial, in order."""
+        """Append measurements to a trial, in order; with ``runtime``, replace its executor
+        state in the same transaction (so a restart never reads the same reports twice)."""
 
     @abc.abstractmethod
     def finish_trial(

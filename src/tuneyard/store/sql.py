@@ -197,11 +197,18 @@ class SqlStore(Store):
             row.runtime = dict(runtime)
 
     def add_measurements(
-        self, name: str, trial_id: str, measurements: Sequence[Measurement]
+        self,
+        name: str,
+        trial_id: str,
+        measurements: Sequence[Measurement],
+        *,
+        runtime: dict[str, Any] | None = None,
     ) -> None:
         with self._sessions.transaction() as session:
             # Locked, so concurrent appends to one trial take turns choosing seq numbers.
             trial = rows.trial_row(session, name, trial_id)
+            if runtime is not None:
+                trial.runtime = dict(runtime)
             last = session.scalar(
                 select(MeasurementRow.seq)
                 .where(
