@@ -200,3 +200,29 @@ def test_trials_get_their_own_model_dirs(controller: Controller) -> None:
     home = Path(os.environ["TUNEYARD_HOME"])
     written = sorted(p.read_text() for p in home.rglob("model.txt"))
     assert written == ["trial 1\n", "trial 2\n"]
+
+
+def test_serve_runs_every_unfinished_job(controller: Controller) -> None:
+    first, _ = controller.submit(toy_job(max_trials=2, parallel=1))
+    second, _ = controller.submit(toy_job(max_trials=2, parallel=2), project="other")
+    stop = threading.Event()
+    worker = threading.Thread(target=controller.serve, args=(stop,))
+    worker.start()
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            states = {
+                controller.store.get_job(n, with_trials=False).state
+                for n in (first.name, second.name)
+            }
+            if states == {JobState.JOB_STATE_SUCCEEDED}:
+                break
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+    assert not worker.is_alive()
+    for name in (first.name, second.name):
+        job = controller.store.get_job(name)
+        assert job.state == JobState.JOB_STATE_SUCCEEDED
+        assert [t.id for t in job.trials] == ["1", "2"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -21,7 +22,7 @@ from typing import Any
 from tuneyard.algorithms import algorithm_for, final_measurement
 from tuneyard.engine.measurements import merge_by_step, reports_to_measurements
 from tuneyard.engine.policy import failure_limit, should_fail
-from tuneyard.errors import Code, FailedPrecondition, TuneyardError
+from tuneyard.errors import Code, FailedPrecondition, NotFound, TuneyardError
 from tuneyard.model import (
     HyperparameterTuningJob,
     JobState,
@@ -43,6 +44,12 @@ CANCELLABLE_JOB_STATES = (
     JobState.JOB_STATE_PENDING,
     JobState.JOB_STATE_RUNNING,
     JobState.JOB_STATE_PAUSED,
+)
+UNFINISHED_JOB_STATES = (
+    JobState.JOB_STATE_QUEUED,
+    JobState.JOB_STATE_PENDING,
+    JobState.JOB_STATE_RUNNING,
+    JobState.JOB_STATE_CANCELLING,
 )
 DEFAULT_TRIAL_TIMEOUT = timedelta(days=7)
 #: google.rpc code of a job that failed because its trials failed (Vertex reports user-code
@@ -167,6 +174,24 @@ class Controller:
                 on_pass(snapshot)
             if snapshot.job.state.ended:
                 return snapshot
+            self.executor.wait(self.poll_interval)
+
+    def serve(self, stop: threading.Event) -> None:
+        """Run every job that has not ended, in turn, until ``stop`` is set.
+
+        Jobs created meanwhile (by another thread or process sharing the store) are picked up
+        on the next round; an error in one job is logged and does not stop the others.
+        """
+        while not stop.is_set():
+            for job in self.store.list_jobs(states=UNFINISHED_JOB_STATES):
+                if stop.is_set():
+                    break
+                try:
+                    self.reconcile(job.name)
+                except NotFound:
+                    continue  # deleted since it was listed
+                except Exception:
+                    logger.exception("%s: reconcile pass failed; retrying next round", job.name)
             self.executor.wait(self.poll_interval)
 
     def reconcile(self, name: str) -> JobSnapshot:
