@@ -212,3 +212,17 @@ def test_values_returned_are_immutable(store: SqlStore) -> None:
     assert isinstance(trial, Trial)
     with pytest.raises(ValueError, match="frozen"):
         trial.id = "9"  # type: ignore[misc]
+
+
+def test_trial_records_after_an_id(store: SqlStore) -> None:
+    job = store.create_job("p", "l", small_job())
+    for value in (0.1, 0.2, 0.3):
+        trial = store.add_trial(job.name, {"lr": value})
+        store.add_measurements(job.name, trial.id, [_measurement(1, accuracy=value)])
+    later = store.trial_records(job.name, after=1)
+    assert [r.trial.id for r in later] == ["2", "3"]
+    assert [r.trial.measurements for r in later] == [
+        [_measurement(1, accuracy=0.2)],
+        [_measurement(1, accuracy=0.3)],
+    ]
+    assert store.trial_records(job.name, after=3) == []

@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from tuneyard.cli.serve import add_serve_parser
 from tuneyard.errors import InvalidArgument, TuneyardError
 
 EXIT_OK = 0
@@ -53,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     logs = job_commands.add_parser("logs", help="the tail of a trial's output")
     logs.add_argument("job", metavar="ID", help="a job id or full resource name")
     logs.add_argument("trial", metavar="TRIAL", help="a trial id")
+    add_serve_parser(commands)
     return parser
 
 
@@ -68,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from tuneyard.cli.run import run_command
 
             return run_command(args)
+        if args.command == "serve":
+            from tuneyard.cli.serve import serve_command
+
+            return serve_command(args)
         from tuneyard.cli.jobs import jobs_command
 
         return jobs_command(args)

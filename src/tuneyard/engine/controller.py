@@ -116,6 +116,10 @@ class Controller:
     ) -> None:
         self.store = store
         self.executor = executor
+        # Per job, trials 1..k once they have all ended. An ended trial never changes, so a
+        # pass reads only the trials after them: the cost of a pass stays flat as a job grows.
+        # A cache only: the store holds everything, and a new controller starts empty.
+        self._ended_prefix: dict[str, list[TrialRecord]] = {}
         self.poll_interval = poll_interval
         self.cancel_grace_seconds = cancel_grace_seconds
 
@@ -189,22 +193,36 @@ class Controller:
                 try:
                     self.reconcile(job.name)
                 except NotFound:
+                    self._ended_prefix.pop(job.name, None)
                     continue  # deleted since it was listed
                 except Exception:
                     logger.exception("%s: reconcile pass failed; retrying next round", job.name)
             self.executor.wait(self.poll_interval)
 
+    def _read_records(self, name: str) -> list[TrialRecord]:
+        known = self._ended_prefix.get(name, [])
+        fresh = self.store.trial_records(name, after=len(known))
+        prefix = list(known)
+        for record in fresh:
+            ended = record.trial.state in (TrialState.SUCCEEDED, TrialState.INFEASIBLE)
+            if record.trial.id != str(len(prefix) + 1) or not ended:
+                break
+            prefix.append(record)
+        self._ended_prefix[name] = prefix
+        return [*known, *fresh]
+
     def reconcile(self, name: str) -> JobSnapshot:
         """One pass over a job; see the module docstring."""
         job = self.store.get_job(name, with_trials=False)
         if job.state.ended:
+            self._ended_prefix.pop(name, None)
             return JobSnapshot(job, self.store.trial_records(name))
         if job.state in (JobState.JOB_STATE_QUEUED, JobState.JOB_STATE_UNSPECIFIED):
             job = self.store.set_job_state(name, JobState.JOB_STATE_PENDING, expected=(job.state,))
         # One read of the trials per pass; what the pass changes it keeps up to date itself.
         records = [
             self._advance_trial(job, r) if r.trial.state in RUNNING_TRIAL_STATES else r
-            for r in self.store.trial_records(name)
+            for r in self._read_records(name)
         ]
         if job.state == JobState.JOB_STATE_CANCELLING:
             return self._end_with_running_stopped(
@@ -272,15 +290,12 @@ class Controller:
         progress = self.executor.poll(handle, since)
         new = reports_to_measurements(progress.reports, trial.start_time)
         runtime = self._updated_runtime(record.runtime, progress)
-        if new:
-            # Measurements and the read position commit together: after a restart the same
-            # reports are neither lost nor recorded twice.
-            self.store.add_measurements(job.name, trial.id, new, runtime=runtime)
-        elif runtime != record.runtime:
-            self.store.set_trial_runtime(job.name, trial.id, runtime)
         measurements = [*trial.measurements, *new]
+        # New measurements and the read position commit together (with the trial's end, when it
+        # ended): after a restart the same reports are neither lost nor recorded twice.
+        ending: dict[str, Any] = {"new": new, "runtime": runtime}
         if progress.done:
-            return self._end_after_exit(job, trial, measurements, progress)
+            return self._end_after_exit(job, trial, measurements, progress, **ending)
         timeout = self._timeout(job)
         if trial.start_time is not None and _now() - trial.start_time > timeout:
             self.executor.cancel(runtime["handle"], self.cancel_grace_seconds)
@@ -288,7 +303,11 @@ class Controller:
                 f"trial {trial.id} ran longer than scheduling.timeout "
                 f"({format_duration(timeout)}) and was stopped"
             )
-            return self._end_trial(job, trial, measurements, failed=True, reason=reason)
+            return self._end_trial(job, trial, measurements, failed=True, reason=reason, **ending)
+        if new:
+            self.store.add_measurements(job.name, trial.id, new, runtime=runtime)
+        elif runtime != record.runtime:
+            self.store.set_trial_runtime(job.name, trial.id, runtime)
         if not new and runtime == record.runtime:
             return record
         return TrialRecord(trial.model_copy(update={"measurements": measurements}), runtime=runtime)
@@ -321,12 +340,13 @@ class Controller:
         trial: Trial,
         measurements: Sequence[Measurement],
         progress: TrialProgress,
+        **ending: Any,
     ) -> TrialRecord:
         if progress.exit_code == 0:
-            return self._end_trial(job, trial, measurements, failed=False, reason="")
+            return self._end_trial(job, trial, measurements, failed=False, reason="", **ending)
         detail = progress.message or f"exited with status {progress.exit_code}"
         return self._end_trial(
-            job, trial, measurements, failed=True, reason=f"trial {trial.id}: {detail}"
+            job, trial, measurements, failed=True, reason=f"trial {trial.id}: {detail}", **ending
         )
 
     def _end_trial(
@@ -337,6 +357,8 @@ class Controller:
         *,
         failed: bool,
         reason: str,
+        new: Sequence[Measurement] = (),
+        runtime: dict[str, Any] | None = None,
     ) -> TrialRecord:
         """Pick the final measurement and end the trial SUCCEEDED, or INFEASIBLE with a reason."""
         study = job.study
@@ -358,8 +380,10 @@ class Controller:
             final_measurement=final,
             infeasible_reason=reason,
             failed=failed,
+            measurements=new,
+            runtime=runtime,
         )
-        return TrialRecord(ended, failed=failed)
+        return TrialRecord(ended, failed=failed, runtime=runtime or {})
 
     # -- the job's end --------------------------------------------------------------------
 
@@ -371,6 +395,7 @@ class Controller:
         error: Status,
         reason: str,
     ) -> JobSnapshot:
+        self._ended_prefix.pop(job.name, None)
         for record in records:
             if record.trial.state not in RUNNING_TRIAL_STATES:
                 continue
@@ -404,6 +429,7 @@ class Controller:
         )
 
     def _finish(self, job: HyperparameterTuningJob, records: Sequence[TrialRecord]) -> JobSnapshot:
+        self._ended_prefix.pop(job.name, None)
         if any(r.trial.state == TrialState.SUCCEEDED for r in records):
             ended = self.store.set_job_state(job.name, JobState.JOB_STATE_SUCCEEDED)
         else:

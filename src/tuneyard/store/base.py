@@ -1,4 +1,4 @@
-"""The store seam: jobs, trials and measurements, persisted."""
+"""The store seam: jobs, trials, measurements and long-running operations, persisted."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from tuneyard.model import (
     HyperparameterTuningJob,
     JobState,
     Measurement,
+    Operation,
     ParameterValue,
     Status,
     Trial,
@@ -90,8 +91,9 @@ class Store(abc.ABC):
         """Create the job's next trial (ACTIVE, start_time now) with these parameters."""
 
     @abc.abstractmethod
-    def trial_records(self, name: str) -> list[TrialRecord]:
-        """Every trial of the job with its failure flag and executor state, by trial id."""
+    def trial_records(self, name: str, *, after: int = 0) -> list[TrialRecord]:
+        """The job's trials with ids above ``after`` (all by default), by trial id, each with
+        its measurements, failure flag and executor state."""
 
     @abc.abstractmethod
     def set_trial_runtime(self, name: str, trial_id: str, runtime: dict[str, Any]) -> None:
@@ -119,8 +121,24 @@ class Store(abc.ABC):
         final_measurement: Measurement | None = None,
         infeasible_reason: str = "",
         failed: bool = False,
+        measurements: Sequence[Measurement] = (),
+        runtime: dict[str, Any] | None = None,
     ) -> Trial:
-        """End a trial: its state (SUCCEEDED or INFEASIBLE), final measurement, end_time now."""
+        """End a trial: its state (SUCCEEDED or INFEASIBLE), final measurement, end_time now.
+
+        ``measurements`` (its last reports) are appended and ``runtime`` replaced in the same
+        transaction, so a trial's end is recorded whole or not at all."""
+
+    # -- operations -------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_operation(self, parent: str, operation: Operation) -> Operation:
+        """Store a long-running operation under ``parent`` (``projects/P/locations/L`` or a
+        job's name); return it named ``PARENT/operations/ID`` with a new numeric id."""
+
+    @abc.abstractmethod
+    def get_operation(self, name: str) -> Operation:
+        """The operation named ``name``; NotFound when there is none by that exact name."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the store's connections; the store is unusable afterwards."""

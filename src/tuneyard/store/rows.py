@@ -71,12 +71,19 @@ def trial_row(session: Session, name: str, trial_id: str) -> TrialRow:
     return row
 
 
-def trial_records(session: Session, job_id: int, *, only: int | None = None) -> list[TrialRecord]:
-    """The job's trials (or just trial ``only``) by trial id, with measurements in order."""
-    trials = select(TrialRow).where(TrialRow.job_id == job_id).order_by(TrialRow.trial_id)
+def trial_records(
+    session: Session, job_id: int, *, only: int | None = None, after: int = 0
+) -> list[TrialRecord]:
+    """The job's trials (or just trial ``only``; or those with ids above ``after``) by trial
+    id, with measurements in order."""
+    trials = (
+        select(TrialRow)
+        .where(TrialRow.job_id == job_id, TrialRow.trial_id > after)
+        .order_by(TrialRow.trial_id)
+    )
     measurements = (
         select(MeasurementRow)
-        .where(MeasurementRow.job_id == job_id)
+        .where(MeasurementRow.job_id == job_id, MeasurementRow.trial_id > after)
         .order_by(MeasurementRow.trial_id, MeasurementRow.seq)
     )
     if only is not None:

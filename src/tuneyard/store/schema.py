@@ -1,12 +1,15 @@
 """The database tables, as typed SQLAlchemy ORM classes.
 
-Three tables, each row of a child keyed by its parent's key::
+Four tables, each row of a child keyed by its parent's key::
 
     jobs          id (autoincrement, never reused), project, location, display_name, state,
                   times, labels, spec (the job's Vertex JSON without output-only fields,
                   display name and labels), error, next_trial_id
     trials        (job_id, trial_id)  -> jobs.id ON DELETE CASCADE
     measurements  (job_id, trial_id, seq)  -> trials ON DELETE CASCADE
+    operations    id (autoincrement, never reused), parent (the resource name the operation
+                  lives under), done, body (the Operation's Vertex JSON without its name),
+                  create_time; no foreign key, since a delete operation outlives its job
 
 Enums are stored as their proto numbers, JSON columns hold Vertex JSON (so NaN is the string
 ``"NaN"`` and every value is strict JSON), and times are UTC (:class:`UtcDateTime`).
@@ -145,3 +148,18 @@ class MeasurementRow(Base):
     elapsed_seconds: Mapped[float | None] = mapped_column(Double)
     # [{"metricId": ..., "value": ...}, ...] as Vertex JSON.
     metrics: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class OperationRow(Base):
+    """One long-running operation (``google.longrunning.Operation``), e.g. a job's deletion."""
+
+    __tablename__ = "operations"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # ``projects/P/locations/L`` or a job's name: the operation is named ``PARENT/operations/ID``.
+    parent: Mapped[str] = mapped_column(String(512))
+    done: Mapped[bool] = mapped_column(Boolean)
+    # {"metadata": ..., "error": ..., "response": ...} as Vertex JSON.
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime)

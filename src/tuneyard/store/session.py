@@ -104,6 +104,10 @@ def _sqlite_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL is durable against a crash of any process (a SIGKILLed engine
+        # loses nothing it committed); only a power cut may lose the last commits. It saves
+        # an fsync per commit, which is most of a small transaction's cost.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT * 1000)}")
     finally:

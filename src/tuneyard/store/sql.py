@@ -8,18 +8,21 @@ engines sharing a database never hand out the same trial id or both win a state 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
-from tuneyard.errors import FailedPrecondition, InvalidArgument
+from tuneyard.errors import FailedPrecondition, InvalidArgument, NotFound
 from tuneyard.model import (
     HyperparameterTuningJob,
     JobState,
     Measurement,
+    Operation,
     ParameterValue,
     Status,
     Trial,
@@ -27,14 +30,37 @@ from tuneyard.model import (
 )
 from tuneyard.store import convert, rows
 from tuneyard.store.base import Store, TrialRecord
-from tuneyard.store.schema import JobRow, MeasurementRow, TrialRow
+from tuneyard.store.schema import JobRow, MeasurementRow, OperationRow, TrialRow
 from tuneyard.store.session import Sessions
 
+_OPERATION_NAME = re.compile(
+    r"(?P<parent>projects/[^/]+/locations/[^/]+(?:/hyperparameterTuningJobs/[^/]+)?)"
+    r"/operations/(?P<id>[^/]+)"
+)
 _FINAL_TRIAL_STATES = (TrialState.SUCCEEDED, TrialState.INFEASIBLE)
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _append_measurements(
+    session: Session, trial: TrialRow, measurements: Sequence[Measurement]
+) -> None:
+    if not measurements:
+        return
+    last = session.scalar(
+        select(MeasurementRow.seq)
+        .where(MeasurementRow.job_id == trial.job_id, MeasurementRow.trial_id == trial.trial_id)
+        .order_by(MeasurementRow.seq.desc())
+        .limit(1)
+    )
+    first = (last or 0) + 1
+    session.add_all(
+        convert.measurement_row(trial.job_id, trial.trial_id, first + i, m)
+        for i, m in enumerate(measurements)
+    )
+    session.flush()
 
 
 class SqlStore(Store):
@@ -187,9 +213,9 @@ class SqlStore(Store):
             session.flush()
             return convert.trial_from_row(row)
 
-    def trial_records(self, name: str) -> list[TrialRecord]:
+    def trial_records(self, name: str, *, after: int = 0) -> list[TrialRecord]:
         with self._sessions.transaction(write=False) as session:
-            return rows.trial_records(session, rows.job_row(session, name).id)
+            return rows.trial_records(session, rows.job_row(session, name).id, after=after)
 
     def set_trial_runtime(self, name: str, trial_id: str, runtime: dict[str, Any]) -> None:
         with self._sessions.transaction() as session:
@@ -209,20 +235,7 @@ class SqlStore(Store):
             trial = rows.trial_row(session, name, trial_id)
             if runtime is not None:
                 trial.runtime = dict(runtime)
-            last = session.scalar(
-                select(MeasurementRow.seq)
-                .where(
-                    MeasurementRow.job_id == trial.job_id,
-                    MeasurementRow.trial_id == trial.trial_id,
-                )
-                .order_by(MeasurementRow.seq.desc())
-                .limit(1)
-            )
-            first = (last or 0) + 1
-            session.add_all(
-                convert.measurement_row(trial.job_id, trial.trial_id, first + i, m)
-                for i, m in enumerate(measurements)
-            )
+            _append_measurements(session, trial, measurements)
 
     def finish_trial(
         self,
@@ -233,11 +246,16 @@ class SqlStore(Store):
         final_measurement: Measurement | None = None,
         infeasible_reason: str = "",
         failed: bool = False,
+        measurements: Sequence[Measurement] = (),
+        runtime: dict[str, Any] | None = None,
     ) -> Trial:
         if state not in _FINAL_TRIAL_STATES:
             raise InvalidArgument(f"a trial ends SUCCEEDED or INFEASIBLE, not {state.name}")
         with self._sessions.transaction() as session:
             row = rows.trial_row(session, name, trial_id)
+            _append_measurements(session, row, measurements)
+            if runtime is not None:
+                row.runtime = dict(runtime)
             row.state = int(state)
             row.final_measurement = (
                 None if final_measurement is None else convert.measurement_json(final_measurement)
@@ -246,3 +264,36 @@ class SqlStore(Store):
             row.failed = failed
             row.end_time = _now()
             return rows.trial_records(session, row.job_id, only=row.trial_id)[0].trial
+
+    # -- operations -----------------------------------------------------------------------
+
+    def create_operation(self, parent: str, operation: Operation) -> Operation:
+        body = operation.to_json_dict()
+        body.pop("name", None)
+        body.pop("done", None)
+        row = OperationRow(parent=parent, done=operation.done, body=body, create_time=_now())
+        with self._sessions.transaction() as session:
+            session.add(row)
+            session.flush()
+            return _operation_from_row(row)
+
+    def get_operation(self, name: str) -> Operation:
+        missing = NotFound(f"operation {name!r} does not exist")
+        match = _OPERATION_NAME.fullmatch(name)
+        operation_id = rows.stored_id(match["id"]) if match else None
+        if match is None or operation_id is None:
+            raise missing
+        query = select(OperationRow).where(
+            OperationRow.id == operation_id, OperationRow.parent == match["parent"]
+        )
+        with self._sessions.transaction(write=False) as session:
+            row = session.scalar(query)
+            if row is None:
+                raise missing
+            return _operation_from_row(row)
+
+
+def _operation_from_row(row: OperationRow) -> Operation:
+    return Operation.model_validate(
+        {**row.body, "name": f"{row.parent}/operations/{row.id}", "done": row.done}
+    )

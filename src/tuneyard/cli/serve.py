@@ -1,0 +1,88 @@
+"""``tuneyard serve``: the Vertex v1 REST API and the engine, in one process.
+
+uvicorn answers requests on the main thread; ``Controller.serve`` runs every unfinished job in a
+background thread, over the same store and one local executor. SIGTERM or SIGINT stops uvicorn
+(which handles both), then the engine thread; trials keep running and a restarted server carries
+on with them. Binding to anything but loopback requires an access token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import threading
+
+from tuneyard.errors import InvalidArgument
+
+logger = logging.getLogger(__name__)
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+TOKEN_ENV = "TUNEYARD_TOKEN"
+
+
+def add_serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``serve`` to the ``tuneyard`` command's subcommands."""
+    serve = commands.add_parser(
+        "serve", help="serve Vertex AI's v1 REST API for tuning jobs and run the jobs"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
+    serve.add_argument(
+        "--token",
+        help=f"require 'Authorization: Bearer TOKEN' on every request (default ${TOKEN_ENV}); "
+        "needed when binding to anything but loopback",
+    )
+
+
+def access_token(host: str, token: str | None) -> str | None:
+    """The token requests must carry, or None; refuse a non-loopback host without one.
+
+    Raises:
+        InvalidArgument: ``host`` is not loopback and no token was given.
+    """
+    token = token or os.environ.get(TOKEN_ENV) or None
+    if host not in LOOPBACK_HOSTS and not token:
+        raise InvalidArgument(
+            f"binding to {host} exposes the API beyond this machine: give an access token "
+            f"with --token or ${TOKEN_ENV} (or bind to 127.0.0.1)"
+        )
+    return token
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    """Run the server until SIGTERM or SIGINT; return the exit status."""
+    import uvicorn
+
+    from tuneyard.api import create_app
+    from tuneyard.engine import Controller
+    from tuneyard.runtime import LocalExecutor
+    from tuneyard.store import open_store
+
+    token = access_token(args.host, args.token)
+    store = open_store()
+    executor = LocalExecutor()
+    controller = Controller(store, executor)
+    stop = threading.Event()
+    engine = threading.Thread(target=controller.serve, args=(stop,), name="engine", daemon=True)
+    try:
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(controller, token=token),
+                host=args.host,
+                port=args.port,
+                log_level="info" if args.verbose else "warning",
+            )
+        )
+        engine.start()
+        sys.stderr.write(f"tuneyard: serving http://{args.host}:{args.port}/v1/\n")
+        sys.stderr.flush()
+        server.run()  # returns after SIGTERM / SIGINT
+        return 0 if server.started else 1
+    finally:
+        stop.set()
+        if engine.is_alive():
+            engine.join(timeout=30)
+        executor.close()
+        store.close()
