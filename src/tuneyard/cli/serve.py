@@ -9,12 +9,19 @@ on with them. Binding to anything but loopback requires an access token.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import signal
 import sys
 import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from tuneyard.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    import uvicorn
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +58,29 @@ def access_token(host: str, token: str | None) -> str | None:
     return token
 
 
+def _server(config: uvicorn.Config) -> uvicorn.Server:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, minus re-raising the stop signal once it has shut down: that
+        would kill the process before the engine thread is stopped and the store closed."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            stops = (signal.SIGINT, signal.SIGTERM)
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in stops}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return Server(config)
+
+
 def serve_command(args: argparse.Namespace) -> int:
     """Run the server until SIGTERM or SIGINT; return the exit status."""
     import uvicorn
@@ -67,7 +97,7 @@ def serve_command(args: argparse.Namespace) -> int:
     stop = threading.Event()
     engine = threading.Thread(target=controller.serve, args=(stop,), name="engine", daemon=True)
     try:
-        server = uvicorn.Server(
+        server = _server(
             uvicorn.Config(
                 create_app(controller, token=token),
                 host=args.host,
@@ -79,6 +109,7 @@ def serve_command(args: argparse.Namespace) -> int:
         sys.stderr.write(f"tuneyard: serving http://{args.host}:{args.port}/v1/\n")
         sys.stderr.flush()
         server.run()  # returns after SIGTERM / SIGINT
+        logger.info("stopping the engine")
         return 0 if server.started else 1
     finally:
         stop.set()
