@@ -118,3 +118,39 @@ def test_the_trainer_refuses_bad_flags_like_a_strict_vertex_trainer(
         _load_task().parse_args(["--epochs=1", flag])
     assert exit_info.value.code == 2
     assert complaint in capsys.readouterr().err
+
+
+def test_the_readme_main_job_runs_end_to_end_through_the_cli(tmp_path: Path) -> None:
+    """What ``scripts/demo`` runs, shortened: the example job through ``tuneyard run``."""
+    env = dict(os.environ, TUNEYARD_HOME=str(tmp_path / "home"))
+    env.pop("TUNEYARD_DATABASE_URL", None)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tuneyard.cli.main",
+            "run",
+            str(JOB_FILE),
+            "--json",
+            "--max-trial-count",
+            "2",
+            "--parallel-trial-count",
+            "2",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    job = json.loads(result.stdout)
+    assert job["state"] == "JOB_STATE_SUCCEEDED"
+    assert [t["state"] for t in job["trials"]] == ["SUCCEEDED", "SUCCEEDED"]
+    for trial in job["trials"]:
+        assert len(trial["measurements"]) == 10  # one report per epoch
+        accuracy = trial["finalMeasurement"]["metrics"][0]
+        assert accuracy["metricId"] == "accuracy" and 0.1 < accuracy["value"] <= 1.0
+        model = tmp_path / "home" / "buckets" / "tuneyard-examples" / "digits-mlp"
+        assert (model / trial["id"] / "model" / "model.pkl").is_file()
