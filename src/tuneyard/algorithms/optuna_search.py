@@ -40,8 +40,12 @@ class OptunaSearch(SuggestionAlgorithm, abc.ABC):
         space = SearchSpace.from_study(study)
         with quiet_optuna():
             sampler = self.make_sampler(study, derive_seed(seed, trials))
-            optuna_study = rebuild_study(study, space, trials, sampler)
+            optuna_study = rebuild_study(study, space, self.history(trials), sampler)
             return [space.sample(optuna_study.ask()) for _ in range(count)]
+
+    def history(self, trials: Sequence[Trial]) -> Sequence[Trial]:
+        """The trials the sampler learns from: all of them, unless the sampler ignores them."""
+        return trials
 
 
 class RandomSearch(OptunaSearch):
@@ -64,16 +68,7 @@ class RandomSearch(OptunaSearch):
         """An Optuna ``RandomSampler`` with ``seed``."""
         return RandomSampler(seed=seed)
 
-    def suggest(
-        self, study: StudySpec, trials: Sequence[Trial], count: int, seed: int
-    ) -> list[dict[str, ParameterValue]]:
-        """Return ``count`` random assignments; past trials only move the seed."""
-        if count <= 0:
-            return []
-        space = SearchSpace.from_study(study)
-        with quiet_optuna():
-            # Random draws ignore history, so the study is not rebuilt from the trials: a
-            # suggestion costs the same at trial 1000 as at trial 1.
-            sampler = self.make_sampler(study, derive_seed(seed, trials))
-            optuna_study = rebuild_study(study, space, [], sampler)
-            return [space.sample(optuna_study.ask()) for _ in range(count)]
+    def history(self, trials: Sequence[Trial]) -> Sequence[Trial]:
+        """None: random draws ignore past trials (only the seed moves with the trial count), so
+        the study is not rebuilt, and a suggestion costs the same at trial 1000 as at trial 1."""
+        return ()

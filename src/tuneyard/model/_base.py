@@ -48,7 +48,7 @@ class ProtoEnum(enum.IntEnum):
             try:
                 return cls(value)
             except ValueError:
-                pass
+                pass  # an unknown number: the error below names the valid values
         names = ", ".join(cls.__members__)
         raise ValueError(f"{value!r} is not a valid {cls.__name__}; expected one of {names}")
 
@@ -109,7 +109,7 @@ def _parse_double(value: Any) -> float:
         try:
             return float(value)
         except ValueError:
-            pass
+            pass  # not a number: the error below says what was expected
     raise ValueError(f"expected a number, got {value!r}")
 
 

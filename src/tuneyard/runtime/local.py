@@ -147,7 +147,7 @@ class LocalExecutor(Executor):
         try:
             old = LocalHandle.from_json(load_trial(folder)[1])
         except FileNotFoundError:
-            pass
+            pass  # never launched before: nothing to stop
         except (OSError, ValueError, TuneyardError) as error:  # never block a launch
             logger.warning("ignoring the unreadable %s: %s", folder / TRIAL_FILE, error)
         else:

@@ -239,7 +239,7 @@ class ExitWatcher:
             try:
                 self._fds[pid] = os.pidfd_open(pid)
             except ProcessLookupError:
-                pass
+                pass  # already gone: the next poll reads its status file
             except OSError:  # ENOSYS on kernels before 5.3
                 self._pidfd = False
         if not child and not is_running(pid, start):  # after opening: the fd is the right one
