@@ -11,6 +11,9 @@ any of them into Google's JSON error shape in one place::
     ├── AlreadyExists        ALREADY_EXISTS       409
     ├── Aborted              ABORTED              409
     ├── Unauthenticated      UNAUTHENTICATED      401
+    ├── PermissionDenied     PERMISSION_DENIED    403
+    ├── DeadlineExceeded     DEADLINE_EXCEEDED    504
+    ├── Unimplemented        UNIMPLEMENTED        501
     ├── Unavailable          UNAVAILABLE          503
     └── Internal             INTERNAL             500
 """
@@ -131,6 +134,24 @@ class Unauthenticated(TuneyardError):
     """The request lacks valid credentials."""
 
     code = Code.UNAUTHENTICATED
+
+
+class PermissionDenied(TuneyardError):
+    """The caller's credentials are valid but not allowed to do this."""
+
+    code = Code.PERMISSION_DENIED
+
+
+class DeadlineExceeded(TuneyardError):
+    """A call or a wait did not finish within its timeout."""
+
+    code = Code.DEADLINE_EXCEEDED
+
+
+class Unimplemented(TuneyardError):
+    """The server does not implement this method."""
+
+    code = Code.UNIMPLEMENTED
 
 
 class Unavailable(TuneyardError):
