@@ -6,16 +6,12 @@ whose ``serve`` loop runs elsewhere (``tuneyard serve`` runs both in one process
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Awaitable, Callable
-
-from fastapi import FastAPI, Request
-from starlette.responses import Response
+from fastapi import FastAPI
 
 from tuneyard.api import jobs, operations
-from tuneyard.api.errors import error_response, install_error_handlers
+from tuneyard.api.auth import install_token_guard
+from tuneyard.api.errors import install_error_handlers
 from tuneyard.engine import Controller
-from tuneyard.errors import Unauthenticated
 
 
 def create_app(controller: Controller, *, token: str | None = None) -> FastAPI:
@@ -23,8 +19,9 @@ def create_app(controller: Controller, *, token: str | None = None) -> FastAPI:
 
     Args:
         controller: submits and cancels jobs; its store answers reads.
-        token: when set, every request needs ``Authorization: Bearer <token>``
-            (401 UNAUTHENTICATED otherwise).
+        token: when set, every request needs the token, as ``Authorization: Bearer <token>``
+            or (from a browser) a cookie: see :mod:`tuneyard.api.auth` (401 UNAUTHENTICATED
+            otherwise).
 
     Example:
         >>> app = create_app(Controller(open_store(), LocalExecutor()))  # doctest: +SKIP
@@ -39,18 +36,5 @@ def create_app(controller: Controller, *, token: str | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(jobs.router)
     app.include_router(operations.router)
-    if token:
-        expected = f"Bearer {token}".encode()
-
-        @app.middleware("http")
-        async def require_token(
-            request: Request, call_next: Callable[[Request], Awaitable[Response]]
-        ) -> Response:
-            given = request.headers.get("authorization", "").encode()
-            if not secrets.compare_digest(given, expected):
-                return error_response(
-                    Unauthenticated("missing or wrong access token: send Authorization: Bearer")
-                )
-            return await call_next(request)
-
+    install_token_guard(app, token)
     return app
