@@ -8,12 +8,12 @@ import sys
 
 from rich.console import Console
 
+from tuneyard.cli.executors import make_executor
 from tuneyard.cli.render import best_table, jobs_table, trials_table
 from tuneyard.cli.run import drive, report
 from tuneyard.engine import Controller
 from tuneyard.errors import NotFound
 from tuneyard.model import HyperparameterTuningJob
-from tuneyard.runtime import LocalExecutor
 from tuneyard.store import Store, open_store
 
 
@@ -55,7 +55,7 @@ def jobs_command(args: argparse.Namespace) -> int:
             if job.error is not None and job.error.message:
                 out.print(f"  {job.error.message}", style="red", markup=False, highlight=False)
             return 0
-        executor = LocalExecutor()
+        executor = make_executor(args)  # $TUNEYARD_EXECUTOR: the jobs' executor
         try:
             controller = Controller(store, executor)
             if args.jobs_command == "cancel":

@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from tuneyard.cli.executors import add_executor_arguments
 from tuneyard.cli.serve import add_serve_parser
 from tuneyard.errors import InvalidArgument, TuneyardError
 
@@ -37,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the final job as Vertex JSON")
     run.add_argument("--project", default="local", help="project of the job's resource name")
     run.add_argument("--location", default="us-central1", help="location of the job's name")
+    add_executor_arguments(run)
 
     jobs = commands.add_parser("jobs", help="jobs in the local database")
     job_commands = jobs.add_subparsers(dest="jobs_command", required=True, metavar="COMMAND")

@@ -12,11 +12,11 @@ from types import FrameType
 from rich.console import Console
 from rich.live import Live
 
+from tuneyard.cli.executors import make_executor
 from tuneyard.cli.render import best_table, progress_line, trials_table
 from tuneyard.engine import Controller, JobSnapshot
 from tuneyard.errors import FieldViolation, InvalidArgument
 from tuneyard.model import HyperparameterTuningJob, JobState, load_job_file
-from tuneyard.runtime import LocalExecutor
 from tuneyard.store import open_store
 
 
@@ -108,7 +108,7 @@ def run_command(args: argparse.Namespace) -> int:
     job = resolve_local_paths(_with_overrides(load_job_file(path), args), path.parent)
     console = Console(stderr=True)
     store = open_store()
-    executor = LocalExecutor()
+    executor = make_executor(args)
     try:
         controller = Controller(store, executor)
         created, notices = controller.submit(job, project=args.project, location=args.location)

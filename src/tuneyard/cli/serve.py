@@ -1,9 +1,10 @@
-"""``tuneyard serve``: the Vertex v1 REST API and the engine, in one process.
+"""``tuneyard serve``: the Vertex v1 REST API, the dashboard and the engine, in one process.
 
 uvicorn answers requests on the main thread; ``Controller.serve`` runs every unfinished job in a
-background thread, over the same store and one local executor. SIGTERM or SIGINT stops uvicorn
-(which handles both), then the engine thread; trials keep running and a restarted server carries
-on with them. Binding to anything but loopback requires an access token.
+background thread, over the same store and one executor (this machine, or a Ray cluster with
+``--executor ray``). SIGTERM or SIGINT stops uvicorn (which handles both), then the engine
+thread; trials keep running and a restarted server carries on with them. Binding to anything
+but loopback requires an access token.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from tuneyard.cli.executors import add_executor_arguments, make_executor
 from tuneyard.errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -41,6 +43,7 @@ def add_serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
         help=f"require 'Authorization: Bearer TOKEN' on every request (default ${TOKEN_ENV}); "
         "needed when binding to anything but loopback",
     )
+    add_executor_arguments(serve)
 
 
 def access_token(host: str, token: str | None) -> str | None:
@@ -86,27 +89,29 @@ def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     from tuneyard.api import create_app
+    from tuneyard.dashboard import mount_dashboard
     from tuneyard.engine import Controller
-    from tuneyard.runtime import LocalExecutor
     from tuneyard.store import open_store
 
     token = access_token(args.host, args.token)
     store = open_store()
-    executor = LocalExecutor()
+    executor = make_executor(args)
     controller = Controller(store, executor)
     stop = threading.Event()
     engine = threading.Thread(target=controller.serve, args=(stop,), name="engine", daemon=True)
     try:
         server = _server(
             uvicorn.Config(
-                create_app(controller, token=token),
+                mount_dashboard(create_app(controller, token=token)),
                 host=args.host,
                 port=args.port,
                 log_level="info" if args.verbose else "warning",
             )
         )
         engine.start()
-        sys.stderr.write(f"tuneyard: serving http://{args.host}:{args.port}/v1/\n")
+        base = f"http://{args.host}:{args.port}"
+        sign_in = " (open /?token=TOKEN once to sign in)" if token else ""
+        sys.stderr.write(f"tuneyard: serving {base}/v1/ and the dashboard at {base}/{sign_in}\n")
         sys.stderr.flush()
         server.run()  # returns after SIGTERM / SIGINT
         logger.info("stopping the engine")

@@ -1,4 +1,7 @@
-"""How trials run: the executor seam, the trial contract, and the local executor."""
+"""How trials run: the executor seam, the trial contract, the local and Ray executors.
+
+``RayExecutor`` imports Ray only when it is created (``pip install 'tuneyard[ray]'``).
+"""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from tuneyard.runtime.contract import (
 from tuneyard.runtime.local import LocalExecutor
 from tuneyard.runtime.metrics import read_reports
 from tuneyard.runtime.packages import ensure_environment
+from tuneyard.runtime.ray import RayExecutor
 from tuneyard.runtime.storage import is_bucket_path, local_path
 
 __all__ = [
@@ -30,6 +34,7 @@ __all__ = [
     "LocalExecutor",
     "MetricReport",
     "OutputDirs",
+    "RayExecutor",
     "TrialHandle",
     "TrialLaunch",
     "TrialProgress",

@@ -3,7 +3,8 @@
 This is the local executor's use of :mod:`tuneyard.runtime.contract`: it picks the local paths
 (the trial folder of :mod:`tuneyard.runtime.trialdir`, the mapped output directory), free ports for
 ``CLUSTER_SPEC``, and the environment of each python package pool, and creates every folder the
-trial may expect to exist before it starts.
+trial may expect to exist before it starts. The Ray executor plans each replica the same way on
+the node it runs on (``only``), with the addresses of every replica's node (``addresses``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tuneyard.model import HyperparameterTuningJob
@@ -29,12 +31,15 @@ def output_base(job: HyperparameterTuningJob, job_folder: Path) -> Path:
     return job_folder / "trials"
 
 
-def package_pythons(job: HyperparameterTuningJob) -> dict[int, str]:
-    """The interpreter of each python package pool's environment, built when needed."""
+def package_pythons(
+    job: HyperparameterTuningJob, pools: frozenset[int] | None = None
+) -> dict[int, str]:
+    """The interpreter of each python package pool's environment (of ``pools`` only, when
+    given), built when needed."""
     pythons: dict[int, str] = {}
     for pool, pool_spec in enumerate(job.trial_spec.worker_pool_specs):
         package = pool_spec.python_package_spec
-        if package is not None and not pool_spec.is_empty:
+        if package is not None and not pool_spec.is_empty and (pools is None or pool in pools):
             field = f"trialJobSpec.workerPoolSpecs[{pool}].pythonPackageSpec.packageUris"
             python = packages.ensure_environment(package.package_uris, scope=job.name, field=field)
             pythons[pool] = str(python)
@@ -53,13 +58,23 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def plan_trial(launch: TrialLaunch, folder: Path, job_folder: Path) -> list[ReplicaPlan]:
+def plan_trial(
+    launch: TrialLaunch,
+    folder: Path,
+    job_folder: Path,
+    *,
+    addresses: Mapping[int, Sequence[str]] | None = None,
+    only: str | None = None,
+) -> list[ReplicaPlan]:
     """The replicas of ``launch`` with their folders created, the primary first.
 
     Args:
         launch: the job, trial id and parameters.
         folder: the trial folder (``<job folder>/trials/<trial_id>``).
         job_folder: the job folder, whose ``trials`` folder is the default output directory.
+        addresses: ``host:port`` of every replica by pool, for ``CLUSTER_SPEC`` (default: free
+            ports on 127.0.0.1, all replicas running here).
+        only: plan just the replica of this name (one replica of a trial spread over machines).
 
     Raises:
         InvalidArgument: an unmappable output directory or package URI, or a pool with nothing
@@ -69,14 +84,20 @@ def plan_trial(launch: TrialLaunch, folder: Path, job_folder: Path) -> list[Repl
     job, trial_id = launch.job, launch.trial_id
     spec = job.trial_spec
     dirs = contract.output_dirs(output_base(job, job_folder), trial_id)
+    # The trial folder first: by default the output directories are in it, and each folder is
+    # then one mkdir (on this machine a file system call costs up to a tenth of a millisecond).
+    os.makedirs(folder, exist_ok=True)
     for path in (dirs.model, dirs.checkpoints, dirs.logs):
         os.makedirs(path, exist_ok=True)
-    os.makedirs(folder, exist_ok=True)  # already there when it is the output directory too
-    pythons = package_pythons(job)
     replicas = contract.replicas(spec)
-    addresses: dict[int, list[str]] = {}
-    for (pool, _), port in zip(replicas, free_ports(len(replicas)), strict=True):
-        addresses.setdefault(pool, []).append(f"127.0.0.1:{port}")
+    if only is not None:
+        replicas = [r for r in replicas if contract.replica_name(*r) == only]
+    pythons = package_pythons(job, frozenset(pool for pool, _ in replicas))
+    if addresses is None:
+        local: dict[int, list[str]] = {}
+        for (pool, _), port in zip(replicas, free_ports(len(replicas)), strict=True):
+            local.setdefault(pool, []).append(f"127.0.0.1:{port}")
+        addresses = local
     hp_args = contract.hyperparameter_args(job.study, launch.parameters)
     job_spec = contract.trial_job_spec(job, trial_id)
     plans = []
