@@ -2,7 +2,10 @@
 
 Both sides run the same command (a Python process that reports one metric with the real
 cloudml-hypertune library) N times, P at a time, in this one run, alternating which goes first.
-Prints a markdown table; the ratio is tuneyard's wall time over the bare pool's.
+Each process starts in a session of its own on both sides, as tuneyard starts every replica: with
+the kernel's autogroup scheduling a session is a scheduling group, so on a machine that also runs
+other work this keeps the two sides' share of the CPU alike. Prints a markdown table; the ratio
+is tuneyard's wall time over the bare pool's.
 
     python benchmarks/overhead.py [--trials 200] [--parallel 4] [--repeats 2]
 """
@@ -36,7 +39,8 @@ def bare_pool(trials: int, parallel: int, workdir: Path) -> float:
 
     def one(index: int) -> int:
         env = dict(os.environ, CLOUD_ML_HP_METRIC_FILE=str(workdir / f"bare-{index}.metrics"))
-        return subprocess.run([sys.executable, "-c", NOOP], env=env, check=True).returncode
+        command = [sys.executable, "-c", NOOP]
+        return subprocess.run(command, env=env, check=True, start_new_session=True).returncode
 
     started = time.perf_counter()
     with ThreadPoolExecutor(parallel) as pool:

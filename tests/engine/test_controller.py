@@ -6,6 +6,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -226,3 +227,46 @@ def test_serve_runs_every_unfinished_job(controller: Controller) -> None:
         job = controller.store.get_job(name)
         assert job.state == JobState.JOB_STATE_SUCCEEDED
         assert [t.id for t in job.trials] == ["1", "2"]
+
+
+def test_a_trial_stored_without_a_handle_is_launched(controller: Controller) -> None:
+    # What a controller that died between storing a trial and storing its handle leaves.
+    job, _ = controller.submit(toy_job(max_trials=2, parallel=2))
+    orphan = controller.store.add_trial(job.name, {"x": 0.5, "n": 3, "kind": "a"})
+    snapshot = controller.run(job.name)
+    assert snapshot.job.state == JobState.JOB_STATE_SUCCEEDED
+    records = controller.store.trial_records(job.name)
+    assert [r.trial.id for r in records] == ["1", "2"]
+    assert records[0].trial.parameters == orphan.parameters
+    assert records[0].trial.state == TrialState.SUCCEEDED
+    assert all(r.runtime["handle"]["executor"] == "local" for r in records)
+    assert snapshot.records == records
+
+
+def test_a_pass_reads_once_and_writes_at_most_once(
+    controller: Controller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job, _ = controller.submit(toy_job(max_trials=4, parallel=2))
+    store = controller.store
+    calls: list[str] = []
+    for method in ("get_job", "trial_records", "job_records", "write_trials", "add_trial"):
+        original = getattr(store, method)
+        monkeypatch.setattr(store, method, _counting(calls, method, original))
+    passes = 0
+    while not controller.reconcile(job.name).job.state.ended:
+        passes += 1
+        writes = calls.count("write_trials")
+        assert calls.count("job_records") == 1 and writes <= 1, calls
+        assert set(calls) <= {"job_records", "write_trials"}, calls
+        calls.clear()
+        controller.executor.wait(0.05)
+    assert passes > 1
+    assert [r.trial.state for r in store.trial_records(job.name)] == [TrialState.SUCCEEDED] * 4
+
+
+def _counting(calls: list[str], name: str, function: Any) -> Any:
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(name)
+        return function(*args, **kwargs)
+
+    return counted

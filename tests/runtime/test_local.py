@@ -25,7 +25,7 @@ from tests.runtime.conftest import (
     worker_pool,
 )
 from tuneyard.errors import InvalidArgument
-from tuneyard.runtime import LocalExecutor, TrialLaunch
+from tuneyard.runtime import LocalExecutor, TrialLaunch, TrialProgress, local
 
 
 def test_a_successful_trial(runner: Runner) -> None:
@@ -291,3 +291,20 @@ def test_read_logs_keeps_the_tail(runner: Runner) -> None:
 def test_foreign_handles_are_refused(runner: Runner) -> None:
     with pytest.raises(InvalidArgument):
         runner.executor.poll({"executor": "ray", "version": 1}, 0.0)
+
+
+def test_a_trial_polled_again_soon_is_not_reread_but_its_end_is_seen_at_once(
+    runner: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local, "REREAD_SECONDS", 60.0)
+    handle = runner.launch(make_job(["--primary=hang", "--reports=2", f"--markers={tmp_path}"]))
+    metrics = Path(handle["replicas"][0]["metrics"])
+    wait_for(lambda: metrics.exists() and len(metrics.read_text().splitlines()) == 2)
+    assert len(runner.executor.poll(handle, 0.0).reports) == 2
+    # Polled again within REREAD_SECONDS while its replica runs: not read again.
+    assert runner.executor.poll(handle, 0.0) == TrialProgress()
+    # An exit is seen at once all the same.
+    os.kill(pid_of(tmp_path, "workerpool0-0"), signal.SIGKILL)
+    runner.executor.wait(10.0)
+    progress = runner.executor.poll(handle, 0.0)
+    assert (progress.done, progress.exit_code, len(progress.reports)) == (True, 137, 2)

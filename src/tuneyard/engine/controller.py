@@ -3,38 +3,42 @@
 A pass re-reads the job and its trials from the store, polls running trials, records their
 measurements, ends the ones that finished, applies cancellation and the failure rule, asks the
 algorithm for new trials while fewer than ``parallelTrialCount`` run and fewer than
-``maxTrialCount`` exist, and ends the job when nothing is left to run. Nothing lives only in
-memory, so a controller killed at any point and started again carries on where it stopped:
-finished trials keep their results, running trials are re-attached through their executor
-handles (or launched again if they were never launched), and trial ids never repeat.
+``maxTrialCount`` exist, and ends the job when nothing is left to run. A pass reads the job and
+its unfinished trials in one transaction and writes at most once: what polling found (new
+measurements with their read positions, the ends of trials; see :mod:`tuneyard.engine.changes`)
+and the new trials, each launched and then stored with its executor handle, commit together.
+Nothing lives only in memory, so a controller killed at any point and started again carries on
+where it stopped: finished trials keep their results, running trials are re-attached through
+their executor handles (or launched again if they were never launched), and trial ids never
+repeat.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
-from tuneyard.algorithms import algorithm_for, final_measurement
-from tuneyard.engine.measurements import merge_by_step, reports_to_measurements
+from tuneyard.algorithms import algorithm_for
+from tuneyard.engine.changes import TrialChange, end_trial, poll_trial, seen
 from tuneyard.engine.policy import failure_limit, should_fail
 from tuneyard.errors import Code, FailedPrecondition, NotFound, TuneyardError
 from tuneyard.model import (
     HyperparameterTuningJob,
     JobState,
-    Measurement,
+    ParameterValue,
     Status,
     Trial,
     TrialState,
-    format_duration,
     validate_job,
 )
-from tuneyard.runtime.base import Executor, TrialLaunch, TrialProgress
-from tuneyard.store.base import Store, TrialRecord
+from tuneyard.runtime.base import Executor, TrialLaunch
+from tuneyard.store.base import Store, TrialRecord, TrialWriter
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +55,6 @@ UNFINISHED_JOB_STATES = (
     JobState.JOB_STATE_RUNNING,
     JobState.JOB_STATE_CANCELLING,
 )
-DEFAULT_TRIAL_TIMEOUT = timedelta(days=7)
 #: google.rpc code of a job that failed because its trials failed (Vertex reports user-code
 #: failures of custom jobs with INVALID_ARGUMENT).
 TRIAL_FAILURE_CODE = Code.INVALID_ARGUMENT
@@ -199,35 +202,37 @@ class Controller:
                     logger.exception("%s: reconcile pass failed; retrying next round", job.name)
             self.executor.wait(self.poll_interval)
 
-    def _read_records(self, name: str) -> list[TrialRecord]:
+    def _remember_ended(self, name: str, records: list[TrialRecord]) -> None:
+        """Keep the records of trials 1..k once all have ended and are stored."""
         known = self._ended_prefix.get(name, [])
-        fresh = self.store.trial_records(name, after=len(known))
         prefix = list(known)
-        for record in fresh:
+        for record in records[len(known) :]:
             ended = record.trial.state in (TrialState.SUCCEEDED, TrialState.INFEASIBLE)
             if record.trial.id != str(len(prefix) + 1) or not ended:
                 break
             prefix.append(record)
         self._ended_prefix[name] = prefix
-        return [*known, *fresh]
 
     def reconcile(self, name: str) -> JobSnapshot:
         """One pass over a job; see the module docstring."""
-        job = self.store.get_job(name, with_trials=False)
+        # One read of the job and its trials per pass; what the pass changes it keeps up to
+        # date itself.
+        known = self._ended_prefix.get(name, [])
+        job, fresh = self.store.job_records(name, after=len(known))
         if job.state.ended:
             self._ended_prefix.pop(name, None)
-            return JobSnapshot(job, self.store.trial_records(name))
+            return JobSnapshot(job, [*known, *fresh])
         if job.state in (JobState.JOB_STATE_QUEUED, JobState.JOB_STATE_UNSPECIFIED):
             job = self.store.set_job_state(name, JobState.JOB_STATE_PENDING, expected=(job.state,))
-        # One read of the trials per pass; what the pass changes it keeps up to date itself.
-        records = [
-            self._advance_trial(job, r) if r.trial.state in RUNNING_TRIAL_STATES else r
-            for r in self._read_records(name)
+        polled = [
+            self._poll(job, r) if r.trial.state in RUNNING_TRIAL_STATES else r
+            for r in [*known, *fresh]
         ]
+        records = [seen(p) for p in polled]  # what polling found, not stored yet
         if job.state == JobState.JOB_STATE_CANCELLING:
             return self._end_with_running_stopped(
                 job,
-                records,
+                polled,
                 JobState.JOB_STATE_CANCELLED,
                 Status(code=Code.CANCELLED, message=CANCELLED_MESSAGE),
                 "cancelled: the job was cancelled",
@@ -235,180 +240,123 @@ class Controller:
         if should_fail(records, job.max_trial_count, job.max_failed_trial_count):
             return self._end_with_running_stopped(
                 job,
-                records,
+                polled,
                 JobState.JOB_STATE_FAILED,
                 self._failure_status(job, records),
                 "stopped: the job failed",
             )
         running = sum(1 for r in records if r.trial.state in RUNNING_TRIAL_STATES)
         wanted = min(job.parallel_trial_count - running, job.max_trial_count - len(records))
-        exhausted = False
-        if wanted > 0:
-            launched = self._launch_new(job, records, wanted)
-            exhausted = len(launched) < wanted
-            if launched:
-                if job.state != JobState.JOB_STATE_RUNNING:
-                    job = self.store.set_job_state(name, JobState.JOB_STATE_RUNNING)
-                records = [*records, *launched]
-                running = sum(1 for r in records if r.trial.state in RUNNING_TRIAL_STATES)
+        suggestions = self._suggest(job, records, wanted) if wanted > 0 else []
+        records, launched = self._write(job, polled, suggestions)
+        exhausted = len(launched) < wanted
+        if launched:
+            if job.state != JobState.JOB_STATE_RUNNING:
+                job = self.store.set_job_state(name, JobState.JOB_STATE_RUNNING)
+            records = [*records, *launched]
+            running = sum(1 for r in records if r.trial.state in RUNNING_TRIAL_STATES)
         if running == 0 and (exhausted or len(records) >= job.max_trial_count):
             return self._finish(job, records)
+        self._remember_ended(name, records)
         return JobSnapshot(job, records)
 
     # -- trials ---------------------------------------------------------------------------
 
-    def _launch_new(
+    def _poll(self, job: HyperparameterTuningJob, record: TrialRecord) -> TrialRecord | TrialChange:
+        if record.runtime.get("handle") is None:
+            # Created by a controller that stopped before it stored the handle.
+            logger.info("%s: launching trial %s again", job.name, record.trial.id)
+            relaunch = functools.partial(self._relaunch, job=job, trial=record.trial)
+            return TrialChange(record, relaunch, relaunch=True)
+        return poll_trial(
+            self.executor, job, record, cancel_grace_seconds=self.cancel_grace_seconds
+        )
+
+    def _suggest(
         self, job: HyperparameterTuningJob, records: Sequence[TrialRecord], n: int
-    ) -> list[TrialRecord]:
+    ) -> list[dict[str, ParameterValue]]:
         algorithm = algorithm_for(job.study)
-        suggestions = algorithm.suggest(job.study, [r.trial for r in records], n, _seed(job))
-        return [
-            self._start(job, self.store.add_trial(job.name, parameters))
-            for parameters in suggestions
-        ]
+        return algorithm.suggest(job.study, [r.trial for r in records], n, _seed(job))
 
-    def _start(self, job: HyperparameterTuningJob, trial: Trial) -> TrialRecord:
+    def _write(
+        self,
+        job: HyperparameterTuningJob,
+        polled: Sequence[TrialRecord | TrialChange],
+        suggestions: Sequence[dict[str, ParameterValue]],
+    ) -> tuple[list[TrialRecord], list[TrialRecord]]:
+        """The pass's one write: what polling found, then the new trials, each launched and
+        stored with its handle. Returns the records as stored, and the new trials'."""
+        if not suggestions and all(isinstance(p, TrialRecord) for p in polled):
+            return [seen(p) for p in polled], []
+        # No trial is stored without the handle of what runs it. A launch whose transaction
+        # fails is forgotten with it: its trial id is handed out again, and launching that
+        # trial stops whatever the forgotten launch left running.
+        with self.store.write_trials(job.name) as writer:
+            records = [p.write(writer) if isinstance(p, TrialChange) else p for p in polled]
+            launched = [self._start(writer, job, parameters) for parameters in suggestions]
+        return records, launched
+
+    def _start(
+        self,
+        writer: TrialWriter,
+        job: HyperparameterTuningJob,
+        parameters: dict[str, ParameterValue],
+    ) -> TrialRecord:
+        """Launch the job's next trial, then store it with its handle."""
+        launched = self._launch(job, writer.next_trial_id(), parameters)
+        if isinstance(launched, str):
+            trial = writer.add_trial(parameters)
+            return end_trial(job, trial, [], failed=True, reason=launched).write(writer)
+        return TrialRecord(writer.add_trial(parameters, runtime=launched), runtime=launched)
+
+    def _relaunch(
+        self, writer: TrialWriter, *, job: HyperparameterTuningJob, trial: Trial
+    ) -> TrialRecord:
+        """Launch a stored trial that has no handle, and store its handle."""
+        launched = self._launch(job, trial.id, trial.parameter_dict())
+        if isinstance(launched, str):
+            return end_trial(job, trial, [], failed=True, reason=launched).write(writer)
+        writer.set_trial_runtime(trial.id, launched)
+        return TrialRecord(trial, runtime=launched)
+
+    def _launch(
+        self, job: HyperparameterTuningJob, trial_id: str, parameters: dict[str, ParameterValue]
+    ) -> dict[str, Any] | str:
+        """The runtime (handle and read position) of the launched trial, or why it could not
+        start."""
         try:
-            handle = self.executor.launch(TrialLaunch(job, trial.id, trial.parameter_dict()))
+            handle = self.executor.launch(TrialLaunch(job, trial_id, parameters))
         except TuneyardError as error:
-            return self._end_trial(
-                job, trial, [], failed=True, reason=f"trial {trial.id} could not start: {error}"
-            )
-        runtime = {"handle": handle, "since": 0.0}
-        self.store.set_trial_runtime(job.name, trial.id, runtime)
-        return TrialRecord(trial, runtime=runtime)
-
-    def _advance_trial(self, job: HyperparameterTuningJob, record: TrialRecord) -> TrialRecord:
-        """Poll one running trial; return its record as it is now."""
-        trial = record.trial
-        handle = record.runtime.get("handle")
-        if handle is None:
-            # The controller stopped between creating the trial and launching it.
-            logger.info("%s: launching trial %s again", job.name, trial.id)
-            return self._start(job, trial)
-        since = float(record.runtime.get("since", 0.0))
-        progress = self.executor.poll(handle, since)
-        new = reports_to_measurements(progress.reports, trial.start_time)
-        runtime = self._updated_runtime(record.runtime, progress)
-        measurements = [*trial.measurements, *new]
-        # New measurements and the read position commit together (with the trial's end, when it
-        # ended): after a restart the same reports are neither lost nor recorded twice.
-        ending: dict[str, Any] = {"new": new, "runtime": runtime}
-        if progress.done:
-            return self._end_after_exit(job, trial, measurements, progress, **ending)
-        timeout = self._timeout(job)
-        if trial.start_time is not None and _now() - trial.start_time > timeout:
-            self.executor.cancel(runtime["handle"], self.cancel_grace_seconds)
-            reason = (
-                f"trial {trial.id} ran longer than scheduling.timeout "
-                f"({format_duration(timeout)}) and was stopped"
-            )
-            return self._end_trial(job, trial, measurements, failed=True, reason=reason, **ending)
-        if new:
-            self.store.add_measurements(job.name, trial.id, new, runtime=runtime)
-        elif runtime != record.runtime:
-            self.store.set_trial_runtime(job.name, trial.id, runtime)
-        if not new and runtime == record.runtime:
-            return record
-        return TrialRecord(trial.model_copy(update={"measurements": measurements}), runtime=runtime)
-
-    @staticmethod
-    def _updated_runtime(runtime: dict[str, Any], progress: TrialProgress) -> dict[str, Any]:
-        updated = dict(runtime)
-        if progress.reports:
-            updated["since"] = max(r.timestamp for r in progress.reports)
-        if progress.handle is not None:
-            updated["handle"] = progress.handle
-        if progress.lost_reports:
-            updated["lost_reports"] = int(updated.get("lost_reports", 0)) + progress.lost_reports
-            logger.warning(
-                "%d metric reports were overwritten before they could be read",
-                progress.lost_reports,
-            )
-        return updated
-
-    @staticmethod
-    def _timeout(job: HyperparameterTuningJob) -> timedelta:
-        scheduling = job.trial_spec.scheduling
-        if scheduling is not None and scheduling.timeout is not None:
-            return scheduling.timeout
-        return DEFAULT_TRIAL_TIMEOUT
-
-    def _end_after_exit(
-        self,
-        job: HyperparameterTuningJob,
-        trial: Trial,
-        measurements: Sequence[Measurement],
-        progress: TrialProgress,
-        **ending: Any,
-    ) -> TrialRecord:
-        if progress.exit_code == 0:
-            return self._end_trial(job, trial, measurements, failed=False, reason="", **ending)
-        detail = progress.message or f"exited with status {progress.exit_code}"
-        return self._end_trial(
-            job, trial, measurements, failed=True, reason=f"trial {trial.id}: {detail}", **ending
-        )
-
-    def _end_trial(
-        self,
-        job: HyperparameterTuningJob,
-        trial: Trial,
-        measurements: Sequence[Measurement],
-        *,
-        failed: bool,
-        reason: str,
-        new: Sequence[Measurement] = (),
-        runtime: dict[str, Any] | None = None,
-    ) -> TrialRecord:
-        """Pick the final measurement and end the trial SUCCEEDED, or INFEASIBLE with a reason."""
-        study = job.study
-        final = final_measurement(study, merge_by_step(measurements))
-        missing = [
-            m.metric_id for m in study.metrics if final is None or final.value(m.metric_id) is None
-        ]
-        if not failed and not reason and not missing:
-            state = TrialState.SUCCEEDED
-        else:
-            state = TrialState.INFEASIBLE
-            if not reason:
-                names = ", ".join(repr(m) for m in missing)
-                reason = f"trial {trial.id} exited with status 0 without reporting metric {names}"
-        ended = self.store.finish_trial(
-            job.name,
-            trial.id,
-            state,
-            final_measurement=final,
-            infeasible_reason=reason,
-            failed=failed,
-            measurements=new,
-            runtime=runtime,
-        )
-        return TrialRecord(ended, failed=failed, runtime=runtime or {})
+            return f"trial {trial_id} could not start: {error}"
+        return {"handle": handle, "since": 0.0}
 
     # -- the job's end --------------------------------------------------------------------
 
     def _end_with_running_stopped(
         self,
         job: HyperparameterTuningJob,
-        records: Sequence[TrialRecord],
+        polled: Sequence[TrialRecord | TrialChange],
         state: JobState,
         error: Status,
         reason: str,
     ) -> JobSnapshot:
+        """Stop the running trials, then store what polling found (no relaunch) and their
+        ends with the job's end state."""
         self._ended_prefix.pop(job.name, None)
-        for record in records:
-            if record.trial.state not in RUNNING_TRIAL_STATES:
-                continue
+        found = [p for p in polled if isinstance(p, TrialChange) and not p.relaunch]
+        running = [r for r in map(seen, polled) if r.trial.state in RUNNING_TRIAL_STATES]
+        for record in running:
             handle = record.runtime.get("handle")
             if handle is not None:
                 self.executor.cancel(handle, self.cancel_grace_seconds)
-            self._end_trial(
-                job,
-                record.trial,
-                record.trial.measurements,
-                failed=False,
-                reason=f"trial {record.trial.id} {reason}",
-            )
+        if found or running:
+            with self.store.write_trials(job.name) as writer:
+                for change in found:
+                    change.write(writer)
+                for record in running:
+                    trial, why = record.trial, f"trial {record.trial.id} {reason}"
+                    stop = end_trial(job, trial, trial.measurements, failed=False, reason=why)
+                    stop.write(writer)
         ended = self.store.set_job_state(job.name, state, error=error)
         return JobSnapshot(ended, self.store.trial_records(job.name))
 

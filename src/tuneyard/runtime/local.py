@@ -25,6 +25,7 @@ import contextlib
 import logging
 import os
 import shutil
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -50,6 +51,10 @@ logger = logging.getLogger(__name__)
 
 WRAPPER = 'trap : TERM INT; f=$1; shift; "$@"; s=$?; echo "$s" > "$f"; exit "$s"'
 
+#: A trial polled again this soon while none of its replicas exited is not read again: an
+#: engine polls every running trial whenever any trial ends, which can be many times a second.
+REREAD_SECONDS = 0.05
+
 
 class LocalExecutor(Executor):
     """Runs each replica of each trial as its own process group on this machine.
@@ -67,7 +72,8 @@ class LocalExecutor(Executor):
       ``done`` nothing of the trial runs. ``extra`` has each replica's status and the restart
       count. With ``scheduling.restart_job_on_worker_restart`` a failed replica (the primary
       too) restarts all replicas instead, at most ``max_restarts`` times, and the new handle is
-      in ``TrialProgress.handle``; the failure after the last restart ends the trial.
+      in ``TrialProgress.handle``; the failure after the last restart ends the trial. A trial
+      whose replicas all still run is read at most every :data:`REREAD_SECONDS`.
     - ``cancel`` sends SIGTERM to every replica's process group, SIGKILL after the grace period,
       and returns once nothing of the trial runs.
     - ``wait`` returns within about a millisecond of any replica exiting (pidfds).
@@ -89,6 +95,7 @@ class LocalExecutor(Executor):
         self.max_restarts = max_restarts
         self._watcher = processes.ExitWatcher()
         self._boot_id = processes.boot_id()
+        self._read_at: dict[str, float] = {}  # trial folder -> when it was last read, running
 
     # -- launch --------------------------------------------------------------------------------
 
@@ -164,6 +171,8 @@ class LocalExecutor(Executor):
 
     def poll(self, handle: TrialHandle, since: float) -> TrialProgress:
         """New reports after ``since`` and, once the trial ended, how; see the class docstring."""
+        if self._read_recently(handle):
+            return TrialProgress()
         given = LocalHandle.from_json(handle)
         local = self._latest(given)
         newer = local.to_json() if local is not given else None
@@ -173,6 +182,7 @@ class LocalExecutor(Executor):
         verdict = decide(local, states, cancelled=cancelled, max_restarts=self.max_restarts)
         if verdict is None:
             reports, lost = read_all_reports(local, since, final=False)
+            self._read_at[local.trial_dir] = time.monotonic()
             return TrialProgress(reports=reports, lost_reports=lost, handle=newer)
         self._stop(local, self.stop_grace_seconds)
         reports, lost = read_all_reports(local, since, final=True)
@@ -195,6 +205,17 @@ class LocalExecutor(Executor):
             lost_reports=lost,
             extra=extra,
         )
+
+    def _read_recently(self, handle: TrialHandle) -> bool:
+        """True when this trial was read less than REREAD_SECONDS ago and every replica of
+        ``handle`` is a watched process that still runs (then nothing can have ended)."""
+        read_at = self._read_at.get(handle.get("trial_dir", ""))
+        if read_at is None or time.monotonic() - read_at > REREAD_SECONDS:
+            return False
+        replicas = handle.get("replicas")
+        if not isinstance(replicas, list) or not all(isinstance(r, dict) for r in replicas):
+            return False
+        return self._watcher.running([r.get("pid", 0) for r in replicas])
 
     def _state(self, local: LocalHandle, record: ReplicaRecord) -> ReplicaState:
         same_boot = local.boot_id == self._boot_id
@@ -239,6 +260,7 @@ class LocalExecutor(Executor):
             processes.stop_groups([r.group for r in local.replicas], grace_seconds)
 
     def _forget(self, local: LocalHandle) -> None:
+        self._read_at.pop(local.trial_dir, None)
         for record in local.replicas:
             self._watcher.discard(record.pid)
         processes.forget(r.group for r in local.replicas)

@@ -246,6 +246,16 @@ class ExitWatcher:
             self._fired.add(pid)
             self._pending = True
 
+    def running(self, pids: Sequence[int]) -> bool:
+        """True when each of ``pids`` is watched through a pidfd and has not exited: one system
+        call, no ``/proc`` reads. False whenever that cannot be told this way."""
+        if not pids or any(pid not in self._fds or pid in self._fired for pid in pids):
+            return False
+        poller = select.poll()
+        for pid in pids:
+            poller.register(self._fds[pid], select.POLLIN)
+        return not poller.poll(0)
+
     def discard(self, pid: int) -> None:
         """Stop watching ``pid``."""
         self._starts.pop(pid, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,12 +29,64 @@ class TrialRecord:
     runtime: dict[str, Any] = field(default_factory=dict)
 
 
+class TrialWriter(abc.ABC):
+    """Changes to one job's trials inside the transaction of :meth:`Store.write_trials`.
+
+    Errors: ``NotFound`` for a trial the job does not have (the transaction then rolls back
+    when the error leaves the block).
+    """
+
+    @abc.abstractmethod
+    def next_trial_id(self) -> str:
+        """The id :meth:`add_trial` gives the next trial (so that it can be launched first and
+        stored with its executor state)."""
+
+    @abc.abstractmethod
+    def add_trial(
+        self, parameters: dict[str, ParameterValue], *, runtime: dict[str, Any] | None = None
+    ) -> Trial:
+        """Create the job's next trial (ACTIVE, start_time now) with these parameters and,
+        with ``runtime``, this executor state."""
+
+    @abc.abstractmethod
+    def set_trial_runtime(self, trial_id: str, runtime: dict[str, Any]) -> None:
+        """Replace the executor state kept for a trial (JSON-serializable)."""
+
+    @abc.abstractmethod
+    def add_measurements(
+        self,
+        trial_id: str,
+        measurements: Sequence[Measurement],
+        *,
+        runtime: dict[str, Any] | None = None,
+    ) -> None:
+        """Append measurements to a trial, in order; with ``runtime``, replace its executor
+        state too (so a restart never reads the same reports twice)."""
+
+    @abc.abstractmethod
+    def finish_trial(
+        self,
+        trial_id: str,
+        state: TrialState,
+        *,
+        final_measurement: Measurement | None = None,
+        infeasible_reason: str = "",
+        failed: bool = False,
+        measurements: Sequence[Measurement] = (),
+        runtime: dict[str, Any] | None = None,
+    ) -> Trial:
+        """End a trial: its state (SUCCEEDED or INFEASIBLE, else ``InvalidArgument``), final
+        measurement, end_time now; ``measurements`` (its last reports) are appended and
+        ``runtime`` replaced with it. Returns the ended trial with all its measurements."""
+
+
 class Store(abc.ABC):
     """Persistence of tuning jobs and their trials.
 
     Contract:
-        - Every method is thread safe and commits before it returns; nothing is kept only in
-          memory. Values returned are immutable model objects, detached from the database.
+        - Every method is thread safe and commits before it returns (``write_trials`` when
+          its block ends); nothing is kept only in memory. Values returned are immutable model
+          objects, detached from the database.
         - Job ids are numeric strings, unique per store, never reused. Trial ids are
           ``"1"``, ``"2"``, ... per job in creation order, never reused.
         - Errors: ``NotFound`` for an unknown job or trial; ``FailedPrecondition`` when a
@@ -81,6 +134,37 @@ class Store(abc.ABC):
         """Remove a job with its trials and measurements."""
 
     @abc.abstractmethod
+    def trial_records(self, name: str, *, after: int = 0) -> list[TrialRecord]:
+        """The job's trials with ids above ``after`` (all by default), by trial id, each with
+        its measurements, failure flag and executor state."""
+
+    @abc.abstractmethod
+    def job_records(
+        self, name: str, *, after: int = 0
+    ) -> tuple[HyperparameterTuningJob, list[TrialRecord]]:
+        """The job without its trials and :meth:`trial_records` ``(name, after=after)``, read
+        in one transaction, so the two agree (what an engine reads at every pass)."""
+
+    @abc.abstractmethod
+    def write_trials(self, name: str) -> AbstractContextManager[TrialWriter]:
+        """One transaction over the trials of job ``name``: what the writer changes commits
+        together when the block ends, or not at all when it raises.
+
+        The job is locked from the start of the block to its end, so trial ids are handed out
+        in order and the writes of two engines to one job take turns. The writer is valid only
+        inside its block.
+
+        Raises:
+            NotFound: no such job (on entering the block).
+
+        Example:
+            >>> with store.write_trials(job.name) as writer:  # doctest: +SKIP
+            ...     writer.finish_trial("3", TrialState.SUCCEEDED, final_measurement=last)
+            ...     trial = writer.add_trial({"lr": 0.01})
+        """
+
+    # The one-change forms: each is a transaction of its own.
+
     def add_trial(
         self,
         name: str,
@@ -88,18 +172,15 @@ class Store(abc.ABC):
         *,
         runtime: dict[str, Any] | None = None,
     ) -> Trial:
-        """Create the job's next trial (ACTIVE, start_time now) with these parameters."""
+        """:meth:`TrialWriter.add_trial` in a transaction of its own."""
+        with self.write_trials(name) as writer:
+            return writer.add_trial(parameters, runtime=runtime)
 
-    @abc.abstractmethod
-    def trial_records(self, name: str, *, after: int = 0) -> list[TrialRecord]:
-        """The job's trials with ids above ``after`` (all by default), by trial id, each with
-        its measurements, failure flag and executor state."""
-
-    @abc.abstractmethod
     def set_trial_runtime(self, name: str, trial_id: str, runtime: dict[str, Any]) -> None:
-        """Replace the executor state kept for a trial (JSON-serializable)."""
+        """:meth:`TrialWriter.set_trial_runtime` in a transaction of its own."""
+        with self.write_trials(name) as writer:
+            writer.set_trial_runtime(trial_id, runtime)
 
-    @abc.abstractmethod
     def add_measurements(
         self,
         name: str,
@@ -108,10 +189,10 @@ class Store(abc.ABC):
         *,
         runtime: dict[str, Any] | None = None,
     ) -> None:
-        """Append measurements to a trial, in order; with ``runtime``, replace its executor
-        state in the same transaction (so a restart never reads the same reports twice)."""
+        """:meth:`TrialWriter.add_measurements` in a transaction of its own."""
+        with self.write_trials(name) as writer:
+            writer.add_measurements(trial_id, measurements, runtime=runtime)
 
-    @abc.abstractmethod
     def finish_trial(
         self,
         name: str,
@@ -124,10 +205,17 @@ class Store(abc.ABC):
         measurements: Sequence[Measurement] = (),
         runtime: dict[str, Any] | None = None,
     ) -> Trial:
-        """End a trial: its state (SUCCEEDED or INFEASIBLE), final measurement, end_time now.
-
-        ``measurements`` (its last reports) are appended and ``runtime`` replaced in the same
-        transaction, so a trial's end is recorded whole or not at all."""
+        """:meth:`TrialWriter.finish_trial` in a transaction of its own."""
+        with self.write_trials(name) as writer:
+            return writer.finish_trial(
+                trial_id,
+                state,
+                final_measurement=final_measurement,
+                infeasible_reason=infeasible_reason,
+                failed=failed,
+                measurements=measurements,
+                runtime=runtime,
+            )
 
     # -- operations -------------------------------------------------------------------------
 

@@ -1,15 +1,17 @@
 """Between model values and table rows: what a job, trial or measurement looks like stored.
 
-ORM rows are seen only here, in :mod:`~tuneyard.store.rows` and in :mod:`~tuneyard.store.sql`;
-everything the store returns is built here from a row while its session is open, so no row ever
-leaves ``store/``.
+Rows (ORM objects of :mod:`~tuneyard.store.schema`, or Core result rows with the same columns)
+are seen only in ``store/``; everything the store returns is built here from a row while its
+transaction is open, so no row ever leaves ``store/``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
+
+from sqlalchemy import Row, RowMapping
 
 from tuneyard.model import (
     HyperparameterTuningJob,
@@ -23,7 +25,7 @@ from tuneyard.model import (
     job_name,
 )
 from tuneyard.model.job import OUTPUT_ONLY_JOB_FIELDS
-from tuneyard.store.schema import JobRow, MeasurementRow, TrialRow
+from tuneyard.store.schema import JobRow
 
 # Fields that have columns of their own, besides the output-only ones: kept out of ``spec``
 # so that each value is stored exactly once.
@@ -43,7 +45,7 @@ def job_spec(job: HyperparameterTuningJob) -> dict[str, Any]:
     return {k: v for k, v in job.to_json_dict().items() if k not in _NOT_IN_SPEC}
 
 
-def job_from_row(row: JobRow, trials: Sequence[Trial] = ()) -> HyperparameterTuningJob:
+def job_from_row(row: JobRow | Row[Any], trials: Sequence[Trial] = ()) -> HyperparameterTuningJob:
     """Rebuild the job a row stores, with ``trials`` attached."""
     data: dict[str, Any] = dict(row.spec)
     data.update(
@@ -71,32 +73,32 @@ def measurement_json(measurement: Measurement) -> dict[str, Any]:
     return measurement.to_json_dict()
 
 
-def measurement_row(
+def measurement_columns(
     job_id: int, trial_id: int, seq: int, measurement: Measurement
-) -> MeasurementRow:
-    """The row storing ``measurement`` as the ``seq``-th of a trial."""
+) -> dict[str, Any]:
+    """The column values storing ``measurement`` as the ``seq``-th of a trial."""
     elapsed = measurement.elapsed_duration
-    return MeasurementRow(
-        job_id=job_id,
-        trial_id=trial_id,
-        seq=seq,
-        step_count=measurement.step_count,
-        elapsed_seconds=None if elapsed is None else elapsed.total_seconds(),
-        metrics=[m.to_json_dict() for m in measurement.metrics],
-    )
+    return {
+        "job_id": job_id,
+        "trial_id": trial_id,
+        "seq": seq,
+        "step_count": measurement.step_count,
+        "elapsed_seconds": None if elapsed is None else elapsed.total_seconds(),
+        "metrics": [m.to_json_dict() for m in measurement.metrics],
+    }
 
 
-def measurement_from_row(row: MeasurementRow) -> Measurement:
-    """Rebuild a stored measurement."""
-    elapsed = None if row.elapsed_seconds is None else timedelta(seconds=row.elapsed_seconds)
+def measurement_from_columns(columns: Mapping[str, Any] | RowMapping) -> Measurement:
+    """Rebuild a measurement from its stored column values (a row's ``_mapping``)."""
+    seconds = columns["elapsed_seconds"]
     return Measurement(
-        elapsed_duration=elapsed,
-        step_count=row.step_count,
-        metrics=[MeasurementMetric.model_validate(m) for m in row.metrics],
+        elapsed_duration=None if seconds is None else timedelta(seconds=seconds),
+        step_count=columns["step_count"],
+        metrics=[MeasurementMetric.model_validate(m) for m in columns["metrics"]],
     )
 
 
-def trial_from_row(row: TrialRow, measurements: Sequence[Measurement] = ()) -> Trial:
+def trial_from_row(row: Row[Any], measurements: Sequence[Measurement] = ()) -> Trial:
     """Rebuild a stored trial with its ``measurements`` in order."""
     final = row.final_measurement
     return Trial(

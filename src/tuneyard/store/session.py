@@ -146,8 +146,9 @@ class Sessions:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._read_engine = self._read_only(engine)
         self._writer = sessionmaker(engine, expire_on_commit=False)
-        self._reader = sessionmaker(self._read_only(engine), expire_on_commit=False)
+        self._reader = sessionmaker(self._read_engine, expire_on_commit=False)
 
     @staticmethod
     def _read_only(engine: Engine) -> Engine:
@@ -177,7 +178,12 @@ class Sessions:
 
     @contextmanager
     def connection(self, *, write: bool = True) -> Iterator[Connection]:
-        """A Core connection in one transaction (for migrations and schema checks)."""
-        engine = self.engine if write else self._read_only(self.engine)
+        """A Core connection in one transaction that commits on success and rolls back on
+        any error; ``write=False`` for transactions that only read.
+
+        Raises:
+            AlreadyExists, Aborted, Unavailable, Internal: the database failed (translated).
+        """
+        engine = self.engine if write else self._read_engine
         with translate_errors(), engine.begin() as connection:
             yield connection

@@ -3,64 +3,36 @@
 Every method is one transaction through :class:`~tuneyard.store.session.Sessions`. Writes that
 depend on what they read lock the row they read first (``SELECT ... FOR NO KEY UPDATE`` on
 PostgreSQL; on SQLite every write transaction holds the write lock from its ``BEGIN``), so two
-engines sharing a database never hand out the same trial id or both win a state change.
+engines sharing a database never hand out the same trial id or both win a state change. Jobs
+are created and change state through the ORM; the reads and writes of every reconcile pass go
+through the Core statements of :mod:`~tuneyard.store.trials`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from types import TracebackType
-from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
 
-from tuneyard.errors import FailedPrecondition, InvalidArgument, NotFound
-from tuneyard.model import (
-    HyperparameterTuningJob,
-    JobState,
-    Measurement,
-    Operation,
-    ParameterValue,
-    Status,
-    Trial,
-    TrialState,
-)
-from tuneyard.store import convert, rows
-from tuneyard.store.base import Store, TrialRecord
-from tuneyard.store.schema import JobRow, MeasurementRow, OperationRow, TrialRow
+from tuneyard.errors import FailedPrecondition, NotFound
+from tuneyard.model import HyperparameterTuningJob, JobState, Operation, Status
+from tuneyard.store import convert, rows, trials
+from tuneyard.store.base import Store, TrialRecord, TrialWriter
+from tuneyard.store.schema import JobRow, OperationRow
 from tuneyard.store.session import Sessions
 
 _OPERATION_NAME = re.compile(
     r"(?P<parent>projects/[^/]+/locations/[^/]+(?:/hyperparameterTuningJobs/[^/]+)?)"
     r"/operations/(?P<id>[^/]+)"
 )
-_FINAL_TRIAL_STATES = (TrialState.SUCCEEDED, TrialState.INFEASIBLE)
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _append_measurements(
-    session: Session, trial: TrialRow, measurements: Sequence[Measurement]
-) -> None:
-    if not measurements:
-        return
-    last = session.scalar(
-        select(MeasurementRow.seq)
-        .where(MeasurementRow.job_id == trial.job_id, MeasurementRow.trial_id == trial.trial_id)
-        .order_by(MeasurementRow.seq.desc())
-        .limit(1)
-    )
-    first = (last or 0) + 1
-    session.add_all(
-        convert.measurement_row(trial.job_id, trial.trial_id, first + i, m)
-        for i, m in enumerate(measurements)
-    )
-    session.flush()
 
 
 class SqlStore(Store):
@@ -122,10 +94,10 @@ class SqlStore(Store):
             return convert.job_from_row(row)
 
     def get_job(self, name: str, *, with_trials: bool = True) -> HyperparameterTuningJob:
-        with self._sessions.transaction(write=False) as session:
-            row = rows.job_row(session, name)
-            trials = [r.trial for r in rows.trial_records(session, row.id)] if with_trials else []
-            return convert.job_from_row(row, trials)
+        with self._sessions.connection(write=False) as connection:
+            row = trials.read_job(connection, name)
+            records = trials.records_after(connection, row.id) if with_trials else []
+            return convert.job_from_row(row, [r.trial for r in records])
 
     def list_jobs(
         self,
@@ -136,19 +108,20 @@ class SqlStore(Store):
         after_id: int | None = None,
         limit: int | None = None,
     ) -> list[HyperparameterTuningJob]:
-        query = select(JobRow).order_by(JobRow.id)
+        jobs = trials.JOBS
+        query = select(jobs).order_by(jobs.c.id)
         if project is not None:
-            query = query.where(JobRow.project == project)
+            query = query.where(jobs.c.project == project)
         if location is not None:
-            query = query.where(JobRow.location == location)
+            query = query.where(jobs.c.location == location)
         if states is not None:
-            query = query.where(JobRow.state.in_([int(s) for s in states]))
+            query = query.where(jobs.c.state.in_([int(s) for s in states]))
         if after_id is not None:
-            query = query.where(JobRow.id > after_id)
+            query = query.where(jobs.c.id > after_id)
         if limit is not None:
             query = query.limit(max(limit, 0))
-        with self._sessions.transaction(write=False) as session:
-            return [convert.job_from_row(row) for row in session.scalars(query)]
+        with self._sessions.connection(write=False) as connection:
+            return [convert.job_from_row(row) for row in connection.execute(query)]
 
     def set_job_state(
         self,
@@ -185,85 +158,23 @@ class SqlStore(Store):
 
     # -- trials -------------------------------------------------------------------------
 
-    def add_trial(
-        self,
-        name: str,
-        parameters: dict[str, ParameterValue],
-        *,
-        runtime: dict[str, Any] | None = None,
-    ) -> Trial:
-        with self._sessions.transaction() as session:
-            # The lock makes the read and the bump of next_trial_id one step for every engine.
-            job = rows.job_row(session, name, lock=True)
-            trial_id = job.next_trial_id
-            job.next_trial_id = trial_id + 1
-            row = TrialRow(
-                job_id=job.id,
-                trial_id=trial_id,
-                state=int(TrialState.ACTIVE),
-                parameters=convert.parameters_json(parameters),
-                final_measurement=None,
-                infeasible_reason="",
-                failed=False,
-                runtime=dict(runtime or {}),
-                start_time=_now(),
-                end_time=None,
-            )
-            session.add(row)
-            session.flush()
-            return convert.trial_from_row(row)
+    @contextmanager
+    def write_trials(self, name: str) -> Iterator[TrialWriter]:
+        with self._sessions.connection() as connection:
+            writer = trials.SqlTrialWriter(connection, name)
+            yield writer
+            writer.flush()
 
     def trial_records(self, name: str, *, after: int = 0) -> list[TrialRecord]:
-        with self._sessions.transaction(write=False) as session:
-            return rows.trial_records(session, rows.job_row(session, name).id, after=after)
+        with self._sessions.connection(write=False) as connection:
+            return trials.trial_records(connection, name, after=after)
 
-    def set_trial_runtime(self, name: str, trial_id: str, runtime: dict[str, Any]) -> None:
-        with self._sessions.transaction() as session:
-            row = rows.trial_row(session, name, trial_id)
-            row.runtime = dict(runtime)
-
-    def add_measurements(
-        self,
-        name: str,
-        trial_id: str,
-        measurements: Sequence[Measurement],
-        *,
-        runtime: dict[str, Any] | None = None,
-    ) -> None:
-        with self._sessions.transaction() as session:
-            # Locked, so concurrent appends to one trial take turns choosing seq numbers.
-            trial = rows.trial_row(session, name, trial_id)
-            if runtime is not None:
-                trial.runtime = dict(runtime)
-            _append_measurements(session, trial, measurements)
-
-    def finish_trial(
-        self,
-        name: str,
-        trial_id: str,
-        state: TrialState,
-        *,
-        final_measurement: Measurement | None = None,
-        infeasible_reason: str = "",
-        failed: bool = False,
-        measurements: Sequence[Measurement] = (),
-        runtime: dict[str, Any] | None = None,
-    ) -> Trial:
-        if state not in _FINAL_TRIAL_STATES:
-            raise InvalidArgument(f"a trial ends SUCCEEDED or INFEASIBLE, not {state.name}")
-        with self._sessions.transaction() as session:
-            row = rows.trial_row(session, name, trial_id)
-            _append_measurements(session, row, measurements)
-            if runtime is not None:
-                row.runtime = dict(runtime)
-            row.state = int(state)
-            row.final_measurement = (
-                None if final_measurement is None else convert.measurement_json(final_measurement)
-            )
-            row.infeasible_reason = infeasible_reason
-            row.failed = failed
-            row.end_time = _now()
-            return rows.trial_records(session, row.job_id, only=row.trial_id)[0].trial
+    def job_records(
+        self, name: str, *, after: int = 0
+    ) -> tuple[HyperparameterTuningJob, list[TrialRecord]]:
+        with self._sessions.connection(write=False) as connection:
+            row = trials.read_job(connection, name)
+            return convert.job_from_row(row), trials.records_after(connection, row.id, after)
 
     # -- operations -----------------------------------------------------------------------
 

@@ -1,0 +1,133 @@
+"""The store contract, run on SQLite and on PostgreSQL: several trial changes in one transaction
+(``write_trials``), and the job with its trial records in one read (``job_records``)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from tests.store.jobs import small_job
+from tuneyard.errors import NotFound
+from tuneyard.model import Measurement, MeasurementMetric, TrialState
+from tuneyard.store import SqlStore, open_store
+
+
+def _measurement(step: int, value: float) -> Measurement:
+    return Measurement(
+        step_count=step, metrics=[MeasurementMetric(metric_id="accuracy", value=value)]
+    )
+
+
+class Boom(Exception):
+    """Raised inside a block to abandon it."""
+
+
+def test_changes_in_one_block_commit_together(store: SqlStore) -> None:
+    job = store.create_job("p", "l", small_job())
+    first = store.add_trial(job.name, {"lr": 0.1}, runtime={"since": 0.0})
+    store.add_trial(job.name, {"lr": 0.2})
+    with store.write_trials(job.name) as writer:
+        ended = writer.finish_trial(
+            first.id,
+            TrialState.SUCCEEDED,
+            final_measurement=_measurement(2, 0.9),
+            measurements=[_measurement(1, 0.5), _measurement(2, 0.9)],
+            runtime={"since": 2.0},
+        )
+        writer.add_measurements("2", [_measurement(1, 0.3)], runtime={"since": 1.0})
+        assert writer.next_trial_id() == "3"
+        added = writer.add_trial({"lr": 0.3}, runtime={"handle": {"pid": 7}, "since": 0.0})
+        assert (added.id, writer.next_trial_id()) == ("3", "4")
+        fourth = writer.add_trial({"lr": 0.4})
+    assert fourth.id == "4"
+    records = store.trial_records(job.name)
+    assert [r.trial.id for r in records] == ["1", "2", "3", "4"]
+    assert records[0].trial == ended and records[0].runtime == {"since": 2.0}
+    assert ended.measurements == [_measurement(1, 0.5), _measurement(2, 0.9)]
+    assert records[1].trial.measurements == [_measurement(1, 0.3)]
+    assert records[1].runtime == {"since": 1.0}
+    assert records[2].trial == added and records[2].runtime == {"handle": {"pid": 7}, "since": 0.0}
+    assert store.add_trial(job.name, {"lr": 0.5}).id == "5"
+
+
+def test_a_block_that_raises_leaves_nothing(store: SqlStore) -> None:
+    job = store.create_job("p", "l", small_job())
+    trial = store.add_trial(job.name, {"lr": 0.1})
+    with pytest.raises(Boom), store.write_trials(job.name) as writer:
+        writer.finish_trial(trial.id, TrialState.SUCCEEDED, measurements=[_measurement(1, 0.5)])
+        writer.add_trial({"lr": 0.2})
+        raise Boom
+    (record,) = store.trial_records(job.name)
+    assert record.trial == trial and record.trial.measurements == []
+    # The trial id handed out in the abandoned block is handed out again.
+    assert store.add_trial(job.name, {"lr": 0.3}).id == "2"
+
+
+def test_an_unknown_trial_in_a_block_rolls_it_back(store: SqlStore) -> None:
+    job = store.create_job("p", "l", small_job())
+    with pytest.raises(NotFound, match="no trial '9'"), store.write_trials(job.name) as writer:
+        writer.add_trial({"lr": 0.1})
+        writer.set_trial_runtime("9", {})
+    assert store.trial_records(job.name) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "projects/p/locations/l/hyperparameterTuningJobs/2",
+        "projects/other/locations/l/hyperparameterTuningJobs/1",
+        "projects/p/locations/l/hyperparameterTuningJobs/x",
+        "jobs/1",
+    ],
+)
+def test_unknown_jobs_are_not_found(store: SqlStore, name: str) -> None:
+    job = store.create_job("p", "l", small_job())
+    store.add_trial(job.name, {"lr": 0.1})
+    with pytest.raises(NotFound), store.write_trials(name):
+        pass
+    with pytest.raises(NotFound):
+        store.job_records(name)
+    with pytest.raises(NotFound):
+        store.trial_records(name)
+
+
+def test_blocks_of_two_stores_on_one_job_take_turns(store_url: str) -> None:
+    with open_store(store_url) as first, open_store(store_url, upgrade=False) as second:
+        name = first.create_job("p", "l", small_job()).name
+        entered = threading.Event()
+        ids: list[str] = []
+
+        def hold() -> None:
+            with first.write_trials(name) as writer:
+                ids.append(writer.add_trial({"lr": 0.1}).id)
+                entered.set()
+                time.sleep(0.5)  # the other store's block waits for this one to commit
+                ids.append(writer.add_trial({"lr": 0.2}).id)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        assert entered.wait(10)
+        with second.write_trials(name) as writer:
+            ids.append(writer.add_trial({"lr": 0.3}).id)
+        holder.join()
+        assert ids == ["1", "2", "3"]
+
+
+def test_job_records_reads_the_job_and_the_trials_after_an_id(store: SqlStore) -> None:
+    job = store.create_job("p", "l", small_job())
+    for value in (0.1, 0.2, 0.3):
+        trial = store.add_trial(job.name, {"lr": value}, runtime={"since": value})
+        store.add_measurements(job.name, trial.id, [_measurement(1, value)])
+    store.finish_trial(job.name, "1", TrialState.SUCCEEDED)
+    read, records = store.job_records(job.name, after=1)
+    assert read == store.get_job(job.name, with_trials=False) and read.trials == []
+    assert records == store.trial_records(job.name, after=1)
+    assert [(r.trial.id, r.runtime) for r in records] == [
+        ("2", {"since": 0.2}),
+        ("3", {"since": 0.3}),
+    ]
+    _, everything = store.job_records(job.name)
+    assert [r.trial for r in everything] == store.get_job(job.name).trials
+    assert store.job_records(job.name, after=3)[1] == []
