@@ -8,7 +8,15 @@ import statistics
 
 import pytest
 
-from tests.algorithms.conftest import check_suggestion, discrete, double, integer, study, trial
+from tests.algorithms.conftest import (
+    categorical,
+    check_suggestion,
+    discrete,
+    double,
+    integer,
+    study,
+    trial,
+)
 from tuneyard.algorithms import BayesianOptimization, RandomSearch, SuggestionAlgorithm
 from tuneyard.model import ParameterValue, Trial, TrialState
 
@@ -106,3 +114,22 @@ def test_with_only_failures_it_still_suggests() -> None:
     assert len(suggestions) == 3
     for suggestion in suggestions:
         check_suggestion(QUADRATIC, suggestion)
+
+
+def test_the_first_trial_is_the_centre_of_the_space() -> None:
+    spec = study(
+        [
+            double("lr", 1e-4, 1e-2, "UNIT_LOG_SCALE"),
+            double("x", -1.0, 3.0),
+            integer("n", 1, 10),
+            discrete("d", 0.5, 1.0, 2.0),
+            categorical("act", "relu", "tanh"),
+        ]
+    )
+    first, second = BayesianOptimization().suggest(spec, [], 2, seed=0)
+    assert first == {"lr": pytest.approx(1e-3), "x": 1.0, "n": 6, "d": 1.0, "act": "relu"}
+    check_suggestion(spec, second)
+    assert second != first
+    later = BayesianOptimization().suggest(spec, [trial(1, first, score=1.0)], 1, seed=0)
+    assert later != [first]
+    assert BayesianOptimization(centre=False).suggest(spec, [], 1, seed=0) != [first]

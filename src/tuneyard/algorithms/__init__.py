@@ -1,5 +1,6 @@
 """Suggestion algorithms, built on Optuna, and the choice of final measurements and best trials.
 
+:class:`Study` runs them in process (``from tuneyard import Study``).
 ``algorithm_for(study)`` returns the algorithm a study spec names: Bayesian optimization with a
 Gaussian process (``ALGORITHM_UNSPECIFIED``), ``GRID_SEARCH`` or ``RANDOM_SEARCH``. Every
 algorithm is stateless: ``suggest(study, trials, count, seed)`` rebuilds from its arguments.
@@ -19,6 +20,8 @@ from tuneyard.algorithms.space import (
     ParameterNode,
     SearchSpace,
 )
+from tuneyard.algorithms.study import Study
+from tuneyard.algorithms.study_trial import StudyTrial
 
 __all__ = [
     "DISCRETE_EPSILON",
@@ -29,6 +32,8 @@ __all__ = [
     "ParameterNode",
     "RandomSearch",
     "SearchSpace",
+    "Study",
+    "StudyTrial",
     "SuggestionAlgorithm",
     "algorithm_for",
     "final_measurement",

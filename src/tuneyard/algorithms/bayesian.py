@@ -1,25 +1,29 @@
-"""``ALGORITHM_UNSPECIFIED``: Bayesian optimization with a Gaussian process (Optuna's GPSampler).
+"""``ALGORITHM_UNSPECIFIED``: Bayesian optimization with a Gaussian process.
+
+The model is Optuna's GPSampler (Matern 5/2 kernel with ARD, log expected improvement); we choose
+how it starts and how its acquisition function is optimized (:mod:`.acquisition`). What each
+choice did on the benchmark (``benchmarks/algorithms.py``) is in docs/algorithms.md.
 
 Design choices:
 
-- Parallel suggestions. Optuna's GPSampler (v5) scores candidates with q-batch acquisition
+- Start-up: the first trial of a study is the centre of the space (linear middle of DOUBLE and
+  INTEGER ranges, geometric middle on log scales, the middle DISCRETE value, the first
+  CATEGORICAL value); then parameters are drawn at random until ``n_startup_trials`` trials have
+  finished with values, after which the GP suggests. Optuna's default waits for 10 random trials;
+  modelling early is what wins the small budgets.
+- Acquisition optimization (:class:`.acquisition.TunedGPSampler`): 512 uniform candidates and 3
+  gradient-based local searches (Optuna: 2048 and 10); wide INTEGER parameters are searched as
+  continuous and snapped, instead of a line search per value.
+- Parallel suggestions. Optuna's GPSampler scores candidates with q-batch acquisition
   functions (qLogEI, or qLogEHVI for several metrics) that integrate over the outcomes of running
   trials, drawn jointly from the GP posterior, so a pending point lowers the value of candidates
   near it. Our running trials (REQUESTED, ACTIVE, STOPPING) enter the rebuilt study as RUNNING
   trials, and the suggestions asked earlier in the same call stay RUNNING too, so neither parallel
-  slots nor one call's ``count`` pile onto one point. We use this instead of a constant liar or a
-  kriging believer: those fake objective values, and in our trials on a 2-D and a 4-D test
-  function a constant liar did no better than the native q-batch functions (the pessimistic
-  lie clearly worse).
-- Latency. The q-batch functions are costly on CPU, and most suggestions are asked while other
-  trials run. We halve the acquisition optimizer's local searches (10 to 5) and its Monte Carlo
-  samples for q-batch functions (128 to 64), which roughly halves the time of a suggestion with
-  no measurable loss on those test functions. These are GPSampler's private tuning attributes,
-  so they are set only when present; another Optuna release at worst runs at its own defaults.
-  GPSampler itself limits torch to one thread while it works.
+  slots nor one call's ``count`` pile onto one point. (A constant liar did no better in our trials,
+  the pessimistic lie clearly worse.)
+- Latency: fewer candidates, local searches and Monte Carlo samples (64 instead of 128 for the
+  q-batch functions) than Optuna's defaults; GPSampler limits torch to one thread while it works.
 - Several metrics: GPSampler is multi-objective natively (log expected hypervolume improvement).
-- Start-up: until ``n_startup_trials`` trials have finished with values, parameters are drawn at
-  random (running trials do not count).
 - Conditional parameters: the GP models the parameters that every finished trial has (the
   intersection space); conditional children outside it are drawn at random, and only when their
   parent's value activates them.
@@ -28,43 +32,95 @@ Design choices:
 
 from __future__ import annotations
 
-from optuna.samplers import BaseSampler, GPSampler
+import math
+from collections.abc import Sequence
+from typing import Any
 
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.samplers import BaseSampler
+
+from tuneyard.algorithms.acquisition import TunedGPSampler
 from tuneyard.algorithms.optuna_search import OptunaSearch
-from tuneyard.model import StudySpec
+from tuneyard.algorithms.space import ParameterNode, SearchSpace
+from tuneyard.model import StudySpec, Trial
 
-DEFAULT_STARTUP_TRIALS = 10
-"""Finished trials drawn at random before the Gaussian process takes over (GPSampler's default)."""
-
-_ACQUISITION_BUDGET = {"_n_local_search": 5, "_n_qmc_samples_qei": 64, "_n_qmc_samples_ehvi": 64}
-"""GPSampler's private acquisition-optimization settings that we lower for latency."""
+DEFAULT_STARTUP_TRIALS = 3
+"""Finished trials (the centre, then random ones) before the Gaussian process takes over."""
 
 
 class BayesianOptimization(OptunaSearch):
     """The Vertex default: Gaussian-process Bayesian optimization, aware of running trials.
 
     Args:
-        n_startup_trials: how many finished trials are drawn at random before the GP is used.
+        n_startup_trials: finished trials before the GP is used (the first is the centre).
+        centre: start at the centre of the space.
+        n_candidates: uniform candidates scored per suggestion.
+        local_fraction: local candidates around the incumbent per uniform candidate.
+        n_local_search: gradient-based local searches of the acquisition per suggestion.
+        qmc_samples: Monte Carlo samples of the q-batch acquisition (with running trials).
+        deterministic: treat the objective as noise-free.
 
     Example:
         >>> from tuneyard.model import StudySpec
         >>> spec = StudySpec.model_validate({"metrics": [{"metricId": "loss", "goal": "MINIMIZE"}],
         ...     "parameters": [{"parameterId": "x", "doubleValueSpec": {"minValue": -1,
         ...     "maxValue": 1}}]})
-        >>> suggestions = BayesianOptimization().suggest(spec, [], 2, seed=0)
-        >>> len(suggestions)
-        2
+        >>> BayesianOptimization().suggest(spec, [], 2, seed=0)[0]
+        {'x': 0.0}
     """
 
-    def __init__(self, n_startup_trials: int = DEFAULT_STARTUP_TRIALS) -> None:
+    def __init__(
+        self,
+        n_startup_trials: int = DEFAULT_STARTUP_TRIALS,
+        *,
+        centre: bool = True,
+        n_candidates: int = 512,
+        local_fraction: float = 0.0,
+        n_local_search: int = 3,
+        qmc_samples: int = 64,
+        deterministic: bool = False,
+    ) -> None:
         self.n_startup_trials = n_startup_trials
+        self.centre = centre
+        self.n_candidates = n_candidates
+        self.local_fraction = local_fraction
+        self.n_local_search = n_local_search
+        self.qmc_samples = qmc_samples
+        self.deterministic = deterministic
 
     def make_sampler(self, study: StudySpec, seed: int) -> BaseSampler:
-        """A seeded ``GPSampler`` that does not warn about random draws of conditional children."""
-        sampler = GPSampler(
-            seed=seed, n_startup_trials=self.n_startup_trials, warn_independent_sampling=False
+        """A seeded :class:`~tuneyard.algorithms.acquisition.TunedGPSampler`."""
+        return TunedGPSampler(
+            seed=seed,
+            n_startup_trials=self.n_startup_trials,
+            n_candidates=self.n_candidates,
+            local_fraction=self.local_fraction,
+            n_local_search=self.n_local_search,
+            qmc_samples=self.qmc_samples,
+            deterministic=self.deterministic,
         )
-        for name, value in _ACQUISITION_BUDGET.items():
-            if isinstance(getattr(sampler, name, None), int):
-                setattr(sampler, name, value)
-        return sampler
+
+    def fixed_points(self, space: SearchSpace, trials: Sequence[Trial]) -> list[dict[str, Any]]:
+        """The centre of the space, for the first trial of a study."""
+        if trials or not self.centre:
+            return []
+        point: dict[str, Any] = {}
+        pending = list(space.roots)
+        while pending:
+            node = pending.pop()
+            point[node.name] = _centre(node)
+            pending.extend(node.active_children(node.from_optuna(point[node.name])))
+        return [point]
+
+
+def _centre(node: ParameterNode) -> Any:
+    """The middle of a parameter's Optuna distribution (geometric on a log scale)."""
+    distribution = node.distribution
+    if isinstance(distribution, CategoricalDistribution):
+        return distribution.choices[0]
+    assert isinstance(distribution, (FloatDistribution, IntDistribution))
+    low, high = float(distribution.low), float(distribution.high)
+    middle = math.sqrt(low * high) if distribution.log else (low + high) / 2
+    if isinstance(distribution, IntDistribution):
+        return min(max(round(middle), distribution.low), distribution.high)
+    return middle

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from typing import Any
 
 from optuna.samplers import BaseSampler, RandomSampler
 
@@ -40,10 +41,16 @@ class OptunaSearch(SuggestionAlgorithm, abc.ABC):
         space = SearchSpace.from_study(study)
         with quiet_optuna():
             sampler = self.make_sampler(study, derive_seed(seed, trials))
-            optuna_study = rebuild_study(study, space, self.history(trials), sampler)
+            optuna_study = rebuild_study(study, space, self.history(study, trials), sampler)
+            for params in self.fixed_points(space, trials)[:count]:
+                optuna_study.enqueue_trial(params, skip_if_exists=False)
             return [space.sample(optuna_study.ask()) for _ in range(count)]
 
-    def history(self, trials: Sequence[Trial]) -> Sequence[Trial]:
+    def fixed_points(self, space: SearchSpace, trials: Sequence[Trial]) -> list[dict[str, Any]]:
+        """Points (Optuna names to Optuna values) to suggest before asking the sampler: none."""
+        return []
+
+    def history(self, study: StudySpec, trials: Sequence[Trial]) -> Sequence[Trial]:
         """The trials the sampler learns from: all of them, unless the sampler ignores them."""
         return trials
 
@@ -68,7 +75,7 @@ class RandomSearch(OptunaSearch):
         """An Optuna ``RandomSampler`` with ``seed``."""
         return RandomSampler(seed=seed)
 
-    def history(self, trials: Sequence[Trial]) -> Sequence[Trial]:
+    def history(self, study: StudySpec, trials: Sequence[Trial]) -> Sequence[Trial]:
         """None: random draws ignore past trials (only the seed moves with the trial count), so
         the study is not rebuilt, and a suggestion costs the same at trial 1000 as at trial 1."""
         return ()

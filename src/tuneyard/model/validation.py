@@ -421,3 +421,18 @@ def validate_job(job: HyperparameterTuningJob) -> list[str]:
     if c.violations:
         raise InvalidArgument(c.violations)
     return c.notices
+
+
+def validate_study_spec(study: StudySpec, path: str = "studySpec") -> None:
+    """Check a study spec alone by the same rules as a job's; raise InvalidArgument if broken.
+
+    Example:
+        >>> validate_study_spec(StudySpec())  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        tuneyard.errors.InvalidArgument: studySpec.metrics: at least one metric is required; ...
+    """
+    c = _Checker()
+    _check_study(c, study, path)
+    if c.violations:
+        raise InvalidArgument(c.violations)
