@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tuneyard.algorithms import algorithm_for, final_measurement
+from tuneyard.engine.leases import JobLeases
 from tuneyard.engine.measurements import merge_by_step, reports_to_measurements
 from tuneyard.engine.policy import failure_limit, should_fail
 from tuneyard.errors import Code, FailedPrecondition, NotFound, TuneyardError
@@ -34,6 +35,7 @@ from tuneyard.model import (
     validate_job,
 )
 from tuneyard.runtime.base import Executor, TrialLaunch, TrialProgress
+from tuneyard.store import LeaseLost
 from tuneyard.store.base import Store, TrialRecord
 
 logger = logging.getLogger(__name__)
@@ -98,6 +100,8 @@ class Controller:
         poll_interval: longest wait between passes while trials run, in seconds (a trial that
             ends wakes the controller at once).
         cancel_grace_seconds: time between SIGTERM and SIGKILL when trials are stopped.
+        leases: for ``serve`` when several servers share the store: drive only the jobs this
+            server holds the lease of, and start trials only under a lease.
 
     Example:
         >>> controller = Controller(open_store(), LocalExecutor())  # doctest: +SKIP
@@ -113,8 +117,10 @@ class Controller:
         *,
         poll_interval: float = 0.25,
         cancel_grace_seconds: float = 10.0,
+        leases: JobLeases | None = None,
     ) -> None:
         self.store = store
+        self.leases = leases
         self.executor = executor
         # Per job, trials 1..k once they have all ended. An ended trial never changes, so a
         # pass reads only the trials after them: the cost of a pass stays flat as a job grows.
@@ -184,20 +190,50 @@ class Controller:
         """Run every job that has not ended, in turn, until ``stop`` is set.
 
         Jobs created meanwhile (by another thread or process sharing the store) are picked up
-        on the next round; an error in one job is logged and does not stop the others.
+        on the next round; an error in one job is logged and does not stop the others. With
+        ``leases``, only the jobs this server holds the lease of (see ``engine/leases.py``),
+        and the leases are released when ``stop`` ends the loop.
         """
-        while not stop.is_set():
-            for job in self.store.list_jobs(states=UNFINISHED_JOB_STATES):
-                if stop.is_set():
-                    break
-                try:
-                    self.reconcile(job.name)
-                except NotFound:
-                    self._ended_prefix.pop(job.name, None)
-                    continue  # deleted since it was listed
-                except Exception:
-                    logger.exception("%s: reconcile pass failed; retrying next round", job.name)
-            self.executor.wait(self.poll_interval)
+        try:
+            while not stop.is_set():
+                for name in self._jobs_to_drive():
+                    if stop.is_set():
+                        break
+                    if not self._may_drive(name):
+                        continue
+                    try:
+                        self.reconcile(name)
+                    except NotFound:
+                        self._ended_prefix.pop(name, None)
+                        continue  # deleted since it was listed
+                    except LeaseLost as error:
+                        logger.warning("%s", error.message)
+                    except Exception:
+                        logger.exception("%s: reconcile pass failed; retrying next round", name)
+                self.executor.wait(self.poll_interval)
+        finally:
+            if self.leases is not None:
+                with contextlib.suppress(TuneyardError):
+                    self.leases.release()
+
+    def _jobs_to_drive(self) -> list[str]:
+        if self.leases is None:
+            return [job.name for job in self.store.list_jobs(states=UNFINISHED_JOB_STATES)]
+        names = self.leases.refresh(UNFINISHED_JOB_STATES)
+        for gone in self._ended_prefix.keys() - set(names):
+            del self._ended_prefix[gone]  # ended, or driven by another server now
+        return names
+
+    def _may_drive(self, name: str) -> bool:
+        if self.leases is None:
+            return True
+        if self.leases.due():  # a long round: renew before the leases run short
+            self.leases.renew(UNFINISHED_JOB_STATES)
+        return self.leases.holds(name)
+
+    def _check_lease(self, name: str) -> None:
+        if self.leases is not None:
+            self.leases.check(name)
 
     def _read_records(self, name: str) -> list[TrialRecord]:
         known = self._ended_prefix.get(name, [])
@@ -262,12 +298,19 @@ class Controller:
     ) -> list[TrialRecord]:
         algorithm = algorithm_for(job.study)
         suggestions = algorithm.suggest(job.study, [r.trial for r in records], n, _seed(job))
-        return [
-            self._start(job, self.store.add_trial(job.name, parameters))
-            for parameters in suggestions
-        ]
+        # With leases, a trial is created only under this server's lease (checked here and in
+        # the database) and launched only while the lease still holds.
+        lease = None if self.leases is None else self.leases.owner
+        launched = []
+        for parameters in suggestions:
+            self._check_lease(job.name)
+            launched.append(
+                self._start(job, self.store.add_trial(job.name, parameters, lease=lease))
+            )
+        return launched
 
     def _start(self, job: HyperparameterTuningJob, trial: Trial) -> TrialRecord:
+        self._check_lease(job.name)
         try:
             handle = self.executor.launch(TrialLaunch(job, trial.id, trial.parameter_dict()))
         except TuneyardError as error:

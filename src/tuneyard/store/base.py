@@ -87,8 +87,12 @@ class Store(abc.ABC):
         parameters: dict[str, ParameterValue],
         *,
         runtime: dict[str, Any] | None = None,
+        lease: str | None = None,
     ) -> Trial:
-        """Create the job's next trial (ACTIVE, start_time now) with these parameters."""
+        """Create the job's next trial (ACTIVE, start_time now) with these parameters.
+
+        With ``lease`` (an owner id), only while that owner holds the job's unexpired lease,
+        checked in the same transaction (``LeaseLost`` otherwise)."""
 
     @abc.abstractmethod
     def trial_records(self, name: str, *, after: int = 0) -> list[TrialRecord]:
@@ -139,6 +143,22 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def get_operation(self, name: str) -> Operation:
         """The operation named ``name``; NotFound when there is none by that exact name."""
+
+    # -- leases: several servers on one database ------------------------------------------
+
+    @abc.abstractmethod
+    def lease_jobs(
+        self, owner: str, seconds: float, *, states: Sequence[JobState], claim: int
+    ) -> list[str]:
+        """Renew every lease ``owner`` holds on a job in ``states`` and claim up to ``claim``
+        more (jobs without a lease, or whose lease expired), each until ``seconds`` from now
+        on the database's clock; return the names of the jobs ``owner`` now holds, by id.
+
+        Atomic: two owners never both hold one job's unexpired lease, whatever the timing."""
+
+    @abc.abstractmethod
+    def release_leases(self, owner: str) -> None:
+        """Give up every lease ``owner`` holds; others may claim those jobs at once."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the store's connections; the store is unusable afterwards."""

@@ -28,7 +28,7 @@ from tuneyard.model import (
     Trial,
     TrialState,
 )
-from tuneyard.store import convert, rows
+from tuneyard.store import convert, leases, rows
 from tuneyard.store.base import Store, TrialRecord
 from tuneyard.store.schema import JobRow, MeasurementRow, OperationRow, TrialRow
 from tuneyard.store.session import Sessions
@@ -63,7 +63,7 @@ def _append_measurements(
     session.flush()
 
 
-class SqlStore(Store):
+class SqlStore(leases.SqlLeases, Store):
     """The :class:`Store` on a SQLAlchemy engine; see ``Store`` for the contract.
 
     The store owns the engine and disposes of it in :meth:`close`. Open one with
@@ -191,10 +191,13 @@ class SqlStore(Store):
         parameters: dict[str, ParameterValue],
         *,
         runtime: dict[str, Any] | None = None,
+        lease: str | None = None,
     ) -> Trial:
         with self._sessions.transaction() as session:
             # The lock makes the read and the bump of next_trial_id one step for every engine.
             job = rows.job_row(session, name, lock=True)
+            if lease is not None:
+                leases.require_lease(session, job.id, lease, name)
             trial_id = job.next_trial_id
             job.next_trial_id = trial_id + 1
             row = TrialRow(
