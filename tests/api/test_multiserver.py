@@ -194,6 +194,7 @@ def test_two_servers_share_twenty_jobs_and_one_survives_the_other_s_kill(
     drivers = _drivers(database)
     assert all(drivers[i] == b.process.pid for i in orphans), (orphans, drivers)
     relaunched = []
+    adopted = []  # trials a launched that b saw to their end without launching them again
     for i, name in enumerate(names):
         job = call(b, "GET", name)
         assert job["state"] == "JOB_STATE_SUCCEEDED", job
@@ -212,9 +213,12 @@ def test_two_servers_share_twenty_jobs_and_one_survives_the_other_s_kill(
                 assert first.start < killed_at < second.start, (name, trial, ordered)
                 assert first.end is None or first.end <= second.start, (name, trial, ordered)
                 relaunched.append((name, trial))
+            elif ids[i] in orphans and ordered[0].start < killed_at:
+                adopted.append((name, trial))
     # Both servers answered: a the creates and reads before its death, b everything after.
     assert answered["a"] >= 11 and answered["b"] >= 30, answered
     assert len(relaunched) <= len(orphans), relaunched
+    assert adopted, (orphans, relaunched)
 
 
 def test_either_server_cancels_and_deletes_a_job_the_other_drives(
