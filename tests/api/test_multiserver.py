@@ -26,8 +26,6 @@ from tests.api.conftest import PARENT, free_port, toy_job_json
 from tuneyard.store import upgrade_database
 from tuneyard.store.session import create_db_engine
 
-pytestmark = pytest.mark.postgres
-
 LEASE_SECONDS = 3
 ENDED = ("JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED")
 
@@ -108,6 +106,13 @@ def database(postgres_url: str) -> Iterator[Engine]:
         engine.dispose()
 
 
+def _longest_lease_left(database: Engine) -> float:
+    """Seconds until the latest lease expires, on the database's clock."""
+    query = "SELECT max(expires) - extract(epoch FROM clock_timestamp()) FROM job_leases"
+    with database.connect() as connection:
+        return float(connection.execute(text(query)).scalar_one())
+
+
 def _drivers(database: Engine) -> dict[str, int]:
     """Job id -> pid of the server holding its lease (unexpired or not)."""
     with database.connect() as connection:
@@ -136,6 +141,7 @@ def _runs(trace: Path) -> dict[str, dict[int, Run]]:
     return runs
 
 
+@pytest.mark.postgres
 def test_two_servers_share_twenty_jobs_and_one_survives_the_other_s_kill(
     servers: tuple[Node, Node], database: Engine, tmp_path: Path
 ) -> None:
@@ -172,6 +178,8 @@ def test_two_servers_share_twenty_jobs_and_one_survives_the_other_s_kill(
         if len(running_on_a) >= 2 and b.process.pid in drivers.values():
             break
         time.sleep(0.2)
+    # The servers lease for --lease-seconds (from $TUNEYARD_LEASE_SECONDS), not the default.
+    assert _longest_lease_left(database) <= LEASE_SECONDS
     killed_at = time.time()
     a.process.send_signal(signal.SIGKILL)
     a.process.wait()
@@ -221,6 +229,7 @@ def test_two_servers_share_twenty_jobs_and_one_survives_the_other_s_kill(
     assert adopted, (orphans, relaunched)
 
 
+@pytest.mark.postgres
 def test_either_server_cancels_and_deletes_a_job_the_other_drives(
     servers: tuple[Node, Node], database: Engine, tmp_path: Path
 ) -> None:
@@ -260,3 +269,18 @@ def _proc_state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "gone"
+
+
+def test_lease_seconds_must_be_a_positive_number(tmp_path: Path) -> None:
+    for value in ("0", "-1", "soon", "inf"):
+        result = subprocess.run(
+            [sys.executable, "-m", "tuneyard.cli.main", "serve", "--lease-seconds", value],
+            env={**os.environ, "TUNEYARD_HOME": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 2
+        assert "--lease-seconds / $TUNEYARD_LEASE_SECONDS: must be a positive number" in (
+            result.stderr
+        )

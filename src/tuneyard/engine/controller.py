@@ -196,12 +196,17 @@ class Controller:
         """
         try:
             while not stop.is_set():
-                for name in self._jobs_to_drive():
+                try:
+                    names = self._jobs_to_drive()
+                except TuneyardError as error:  # e.g. the database is down: retry next round
+                    logger.warning("could not find the jobs to drive: %s", error.message)
+                    names = []
+                for name in names:
                     if stop.is_set():
                         break
-                    if not self._may_drive(name):
-                        continue
                     try:
+                        if not self._may_drive(name):
+                            continue
                         self.reconcile(name)
                     except NotFound:
                         self._ended_prefix.pop(name, None)

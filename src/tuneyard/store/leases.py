@@ -135,8 +135,11 @@ class SqlLeases:
 
     @staticmethod
     def _add_free_leases(session: Session, live: Any) -> None:
-        missing = select(JobRow.id, literal(""), literal(0.0)).where(
-            JobRow.id.in_(live), ~exists().where(JobLeaseRow.job_id == JobRow.id)
+        # By id, so two servers adding rows at once lock them in one order and never deadlock.
+        missing = (
+            select(JobRow.id, literal(""), literal(0.0))
+            .where(JobRow.id.in_(live), ~exists().where(JobLeaseRow.job_id == JobRow.id))
+            .order_by(JobRow.id)
         )
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
