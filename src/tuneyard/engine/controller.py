@@ -328,6 +328,7 @@ class Controller:
 
     def _advance_trial(self, job: HyperparameterTuningJob, record: TrialRecord) -> TrialRecord:
         """Poll one running trial; return its record as it is now."""
+        self._check_lease(job.name)  # a slow pass: stop before another server may take over
         trial = record.trial
         handle = record.runtime.get("handle")
         if handle is None:
@@ -443,6 +444,7 @@ class Controller:
         error: Status,
         reason: str,
     ) -> JobSnapshot:
+        self._check_lease(job.name)
         self._ended_prefix.pop(job.name, None)
         for record in records:
             if record.trial.state not in RUNNING_TRIAL_STATES:
@@ -477,6 +479,7 @@ class Controller:
         )
 
     def _finish(self, job: HyperparameterTuningJob, records: Sequence[TrialRecord]) -> JobSnapshot:
+        self._check_lease(job.name)
         self._ended_prefix.pop(job.name, None)
         if any(r.trial.state == TrialState.SUCCEEDED for r in records):
             ended = self.store.set_job_state(job.name, JobState.JOB_STATE_SUCCEEDED)

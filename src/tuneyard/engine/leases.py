@@ -86,11 +86,6 @@ class JobLeases:
         """Lease time that must be left for this server to act on a job."""
         return self.seconds / 3
 
-    @property
-    def held(self) -> list[str]:
-        """The jobs held after the last refresh or renewal."""
-        return list(self._trusted_until)
-
     def refresh(self, states: Sequence[JobState]) -> list[str]:
         """Renew every lease and claim up to ``claim_per_round`` more; return the jobs held."""
         return self._lease(states, self.claim_per_round)
@@ -126,6 +121,12 @@ class JobLeases:
         for name in names:
             if name not in self._trusted_until:
                 logger.info("%s: this server (%s) now drives the job", name, self.owner)
+        for name in self._trusted_until.keys() - set(names):
+            logger.info(
+                "%s: this server no longer drives the job (it ended, or another "
+                "server took it over)",
+                name,
+            )
         self._trusted_until = dict.fromkeys(names, asked + self.seconds)
         self._asked = asked
         return names

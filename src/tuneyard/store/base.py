@@ -37,8 +37,11 @@ class Store(abc.ABC):
         - Job ids are numeric strings, unique per store, never reused. Trial ids are
           ``"1"``, ``"2"``, ... per job in creation order, never reused.
         - Errors: ``NotFound`` for an unknown job or trial; ``FailedPrecondition`` when a
-          state change's ``expected`` states do not hold; ``Unavailable`` when the database
+          state change's ``expected`` states do not hold (``LeaseLost``, a subclass, when a
+          guarded ``add_trial`` is not under its lease); ``Unavailable`` when the database
           cannot be reached. Database errors never escape untranslated.
+        - Several processes may share one database; leases (``lease_jobs``) decide which of
+          them drives each job.
     """
 
     @abc.abstractmethod
