@@ -10,7 +10,7 @@ import pytest
 from tests.store.jobs import small_job
 from tuneyard.errors import InvalidArgument
 from tuneyard.model import JobState
-from tuneyard.store import LeaseLost, SqlStore, open_store
+from tuneyard.store import LeaseLost, SqlStore, leases, open_store, rows
 
 UNFINISHED = (
     JobState.JOB_STATE_QUEUED,
@@ -141,3 +141,19 @@ def test_concurrent_claims_never_share_a_job(store_url: str) -> None:
         assert errors == []
         everything = [name for owned in held.values() for name in owned]
         assert sorted(everything) == sorted(names)  # every job held, and by one owner only
+
+
+def test_a_lease_checked_in_a_transaction_cannot_be_taken_until_it_ends(
+    store_url: str,
+) -> None:
+    if not store_url.startswith("postgresql"):
+        pytest.skip("SQLite serializes writers: the claim would wait for the lock instead")
+    with open_store(store_url) as first, open_store(store_url, upgrade=False) as second:
+        (name,) = _jobs(first, 1)
+        assert first.lease_jobs("a", 0.5, states=UNFINISHED, claim=1) == [name]
+        # What a trial's creation does: check the lease in its transaction, which then runs on.
+        with first._sessions.transaction() as session:
+            leases.require_lease(session, rows.job_row(session, name).id, "a", name)
+            _expire(0.5)
+            assert second.lease_jobs("b", LONG, states=UNFINISHED, claim=1) == []
+        assert second.lease_jobs("b", LONG, states=UNFINISHED, claim=1) == [name]

@@ -14,7 +14,8 @@ them: the holder of the job's row in ``job_leases`` (owner id, expiry). A server
 Expiry times are read from the database's own clock (``clock_timestamp()`` on PostgreSQL,
 ``julianday('now')`` on SQLite), so the servers' clocks need not agree. A server that lost a
 lease must not start trials: ``add_trial(..., lease=owner)`` checks the lease in the transaction
-that creates the trial and raises :class:`LeaseLost` when it is not held and unexpired.
+that creates the trial and raises :class:`LeaseLost` when it is not held and unexpired; the
+lease row stays locked until that transaction ends, so the job cannot change hands meanwhile.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import exists, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from tuneyard.errors import FailedPrecondition, InvalidArgument
@@ -44,17 +46,28 @@ class LeaseLost(FailedPrecondition):
     """This server does not hold the lease of the job it was about to act on."""
 
 
-def database_now(session: Session) -> float:
+def _dialect(db: Session | Connection) -> str:
+    return db.dialect.name if isinstance(db, Connection) else db.get_bind().dialect.name
+
+
+def database_now(db: Session | Connection) -> float:
     """The database server's time, in seconds since the epoch."""
-    return float(session.scalar(_NOW[session.get_bind().dialect.name]))
+    return float(db.scalar(_NOW[_dialect(db)]))
 
 
-def require_lease(session: Session, job_id: int, owner: str, name: str) -> None:
-    """Raise :class:`LeaseLost` unless ``owner`` holds an unexpired lease on job ``job_id``."""
-    expires = session.scalar(
-        select(JobLeaseRow.expires).where(JobLeaseRow.job_id == job_id, JobLeaseRow.owner == owner)
+def require_lease(db: Session | Connection, job_id: int, owner: str, name: str) -> None:
+    """Raise :class:`LeaseLost` unless ``owner`` holds an unexpired lease on job ``job_id``.
+
+    The lease row stays share-locked until the transaction ends (on PostgreSQL; SQLite's write
+    transactions lock the whole database): no other server can take the job over meanwhile,
+    since claims skip locked rows.
+    """
+    expires = db.scalar(
+        select(JobLeaseRow.expires)
+        .where(JobLeaseRow.job_id == job_id, JobLeaseRow.owner == owner)
+        .with_for_update(read=True)
     )
-    if expires is None or expires <= database_now(session):
+    if expires is None or expires <= database_now(db):
         raise LeaseLost(
             f"job {name}: server {owner!r} does not hold the job's lease (it expired or "
             "another server took the job over), so it must not start trials of it"
@@ -141,8 +154,7 @@ class SqlLeases:
             .where(JobRow.id.in_(live), ~exists().where(JobLeaseRow.job_id == JobRow.id))
             .order_by(JobRow.id)
         )
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
         # Two servers adding the same row at once: the second one's insert does nothing.
         statement = (
             insert(JobLeaseRow)
