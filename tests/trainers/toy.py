@@ -18,15 +18,17 @@ def main() -> int:
     parser.add_argument("--sleep", type=float, default=0.0)
     parser.add_argument("--fail-when", default="", help="fail when --kind equals this")
     parser.add_argument("--trace", default="", help="append start/end times to this file")
+    parser.add_argument("--trace-pid", action="store_true", help="add the pid to trace lines")
     parser.add_argument("--x", type=float, default=0.5)
     parser.add_argument("--n", type=int, default=1)
     parser.add_argument("--kind", default="a")
     parser.add_argument("--batch", type=int, default=16)
     args = parser.parse_args()
     trial = os.environ["CLOUD_ML_TRIAL_ID"]
+    pid = f" {os.getpid()}" if args.trace_pid else ""
     if args.trace:
         with open(args.trace, "a") as trace:
-            trace.write(f"start {trial} {time.time()}\n")
+            trace.write(f"start {trial} {time.time()}{pid}\n")
     Path(os.environ["AIP_MODEL_DIR"], "model.txt").write_text(f"trial {trial}\n")
     if args.mode == "crash":
         print("boom: the trainer crashed before reporting", file=sys.stderr)
@@ -51,7 +53,7 @@ def main() -> int:
         )
     if args.trace:
         with open(args.trace, "a") as trace:
-            trace.write(f"end {trial} {time.time()}\n")
+            trace.write(f"end {trial} {time.time()}{pid}\n")
     return 0
 
 

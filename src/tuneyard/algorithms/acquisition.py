@@ -19,6 +19,7 @@ The overridden ``_optimize_acqf`` is GPSampler's documented extension point; it 
 ``local_search_mixed_batched``, a private function, so if a later Optuna lacks it we fall back to
 GPSampler's own optimizer.
 """
+
 from __future__ import annotations
 
 import copy

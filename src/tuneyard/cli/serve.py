@@ -5,6 +5,9 @@ background thread, over the same store and one executor (this machine, or a Ray 
 ``--executor ray``). SIGTERM or SIGINT stops uvicorn (which handles both), then the engine
 thread; trials keep running and a restarted server carries on with them. Binding to anything
 but loopback requires an access token.
+
+Several servers may share one database (PostgreSQL; see docs/multi-server.md): each drives the
+jobs it holds a lease on (``--lease-seconds``), and any of them answers every API call.
 """
 
 from __future__ import annotations
@@ -29,6 +32,24 @@ logger = logging.getLogger(__name__)
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 TOKEN_ENV = "TUNEYARD_TOKEN"
+LEASE_ENV = "TUNEYARD_LEASE_SECONDS"
+
+
+def lease_seconds(text: str) -> float:
+    """``--lease-seconds``: a positive number of seconds.
+
+    Raises:
+        argparse.ArgumentTypeError: not a positive number.
+    """
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"--lease-seconds / ${LEASE_ENV}: must be a positive number of seconds, not {text!r}"
+        )
+    return seconds
 
 
 def add_serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,6 +65,14 @@ def add_serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "needed when binding to anything but loopback",
     )
     add_executor_arguments(serve)
+    serve.add_argument(
+        "--lease-seconds",
+        type=lease_seconds,
+        default=os.environ.get(LEASE_ENV, "30"),
+        metavar="SECONDS",
+        help="how long this server's claim on a job lasts without renewal; when a server "
+        f"dies, others take its jobs over after this long (default ${LEASE_ENV} or 30)",
+    )
 
 
 def access_token(host: str, token: str | None) -> str | None:
@@ -90,13 +119,13 @@ def serve_command(args: argparse.Namespace) -> int:
 
     from tuneyard.api import create_app
     from tuneyard.dashboard import mount_dashboard
-    from tuneyard.engine import Controller
+    from tuneyard.engine import Controller, JobLeases
     from tuneyard.store import open_store
 
     token = access_token(args.host, args.token)
     store = open_store()
     executor = make_executor(args)
-    controller = Controller(store, executor)
+    controller = Controller(store, executor, leases=JobLeases(store, seconds=args.lease_seconds))
     stop = threading.Event()
     engine = threading.Thread(target=controller.serve, args=(stop,), name="engine", daemon=True)
     try:

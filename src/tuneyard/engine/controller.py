@@ -26,6 +26,7 @@ from typing import Any
 
 from tuneyard.algorithms import algorithm_for
 from tuneyard.engine.changes import TrialChange, end_trial, poll_trial, seen
+from tuneyard.engine.leases import JobLeases
 from tuneyard.engine.policy import failure_limit, should_fail
 from tuneyard.errors import Code, FailedPrecondition, NotFound, TuneyardError
 from tuneyard.model import (
@@ -38,6 +39,7 @@ from tuneyard.model import (
     validate_job,
 )
 from tuneyard.runtime.base import Executor, TrialLaunch
+from tuneyard.store import LeaseLost
 from tuneyard.store.base import Store, TrialRecord, TrialWriter
 
 logger = logging.getLogger(__name__)
@@ -101,6 +103,8 @@ class Controller:
         poll_interval: longest wait between passes while trials run, in seconds (a trial that
             ends wakes the controller at once).
         cancel_grace_seconds: time between SIGTERM and SIGKILL when trials are stopped.
+        leases: for ``serve`` when several servers share the store: drive only the jobs this
+            server holds the lease of, and start trials only under a lease.
 
     Example:
         >>> controller = Controller(open_store(), LocalExecutor())  # doctest: +SKIP
@@ -116,8 +120,10 @@ class Controller:
         *,
         poll_interval: float = 0.25,
         cancel_grace_seconds: float = 10.0,
+        leases: JobLeases | None = None,
     ) -> None:
         self.store = store
+        self.leases = leases
         self.executor = executor
         # Per job, trials 1..k once they have all ended. An ended trial never changes, so a
         # pass reads only the trials after them: the cost of a pass stays flat as a job grows.
@@ -187,20 +193,55 @@ class Controller:
         """Run every job that has not ended, in turn, until ``stop`` is set.
 
         Jobs created meanwhile (by another thread or process sharing the store) are picked up
-        on the next round; an error in one job is logged and does not stop the others.
+        on the next round; an error in one job is logged and does not stop the others. With
+        ``leases``, only the jobs this server holds the lease of (see ``engine/leases.py``),
+        and the leases are released when ``stop`` ends the loop.
         """
-        while not stop.is_set():
-            for job in self.store.list_jobs(states=UNFINISHED_JOB_STATES):
-                if stop.is_set():
-                    break
+        try:
+            while not stop.is_set():
                 try:
-                    self.reconcile(job.name)
-                except NotFound:
-                    self._ended_prefix.pop(job.name, None)
-                    continue  # deleted since it was listed
-                except Exception:
-                    logger.exception("%s: reconcile pass failed; retrying next round", job.name)
-            self.executor.wait(self.poll_interval)
+                    names = self._jobs_to_drive()
+                except TuneyardError as error:  # e.g. the database is down: retry next round
+                    logger.warning("could not find the jobs to drive: %s", error.message)
+                    names = []
+                for name in names:
+                    if stop.is_set():
+                        break
+                    try:
+                        if not self._may_drive(name):
+                            continue
+                        self.reconcile(name)
+                    except NotFound:
+                        self._ended_prefix.pop(name, None)
+                        continue  # deleted since it was listed
+                    except LeaseLost as error:
+                        logger.warning("%s", error.message)
+                    except Exception:
+                        logger.exception("%s: reconcile pass failed; retrying next round", name)
+                self.executor.wait(self.poll_interval)
+        finally:
+            if self.leases is not None:
+                with contextlib.suppress(TuneyardError):
+                    self.leases.release()
+
+    def _jobs_to_drive(self) -> list[str]:
+        if self.leases is None:
+            return [job.name for job in self.store.list_jobs(states=UNFINISHED_JOB_STATES)]
+        names = self.leases.refresh(UNFINISHED_JOB_STATES)
+        for gone in self._ended_prefix.keys() - set(names):
+            del self._ended_prefix[gone]  # ended, or driven by another server now
+        return names
+
+    def _may_drive(self, name: str) -> bool:
+        if self.leases is None:
+            return True
+        if self.leases.due():  # a long round: renew before the leases run short
+            self.leases.renew(UNFINISHED_JOB_STATES)
+        return self.leases.holds(name)
+
+    def _check_lease(self, name: str) -> None:
+        if self.leases is not None:
+            self.leases.check(name)
 
     def _remember_ended(self, name: str, records: list[TrialRecord]) -> None:
         """Keep the records of trials 1..k once all have ended and are stored."""
@@ -291,7 +332,10 @@ class Controller:
         # No trial is stored without the handle of what runs it. A launch whose transaction
         # fails is forgotten with it: its trial id is handed out again, and launching that
         # trial stops whatever the forgotten launch left running.
-        with self.store.write_trials(job.name) as writer:
+        # With leases, the block starts only under this server's lease, which then cannot change
+        # hands until it ends: a server that lost the job neither creates nor launches trials.
+        lease = None if self.leases is None else self.leases.owner
+        with self.store.write_trials(job.name, lease=lease) as writer:
             records = [p.write(writer) if isinstance(p, TrialChange) else p for p in polled]
             launched = [self._start(writer, job, parameters) for parameters in suggestions]
         return records, launched
@@ -324,6 +368,7 @@ class Controller:
     ) -> dict[str, Any] | str:
         """The runtime (handle and read position) of the launched trial, or why it could not
         start."""
+        self._check_lease(job.name)  # a slow pass: stop before another server may take over
         try:
             handle = self.executor.launch(TrialLaunch(job, trial_id, parameters))
         except TuneyardError as error:
@@ -342,6 +387,7 @@ class Controller:
     ) -> JobSnapshot:
         """Stop the running trials, then store what polling found (no relaunch) and their
         ends with the job's end state."""
+        self._check_lease(job.name)
         self._ended_prefix.pop(job.name, None)
         found = [p for p in polled if isinstance(p, TrialChange) and not p.relaunch]
         running = [r for r in map(seen, polled) if r.trial.state in RUNNING_TRIAL_STATES]
@@ -377,6 +423,7 @@ class Controller:
         )
 
     def _finish(self, job: HyperparameterTuningJob, records: Sequence[TrialRecord]) -> JobSnapshot:
+        self._check_lease(job.name)
         self._ended_prefix.pop(job.name, None)
         if any(r.trial.state == TrialState.SUCCEEDED for r in records):
             ended = self.store.set_job_state(job.name, JobState.JOB_STATE_SUCCEEDED)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from tuneyard.config import database_url
 from tuneyard.store.base import Store, TrialRecord
+from tuneyard.store.leases import LeaseLost
 from tuneyard.store.migrate import (
     UPGRADE_COMMAND,
     SchemaOutdated,
@@ -21,6 +22,7 @@ from tuneyard.store.sql import SqlStore
 
 __all__ = [
     "UPGRADE_COMMAND",
+    "LeaseLost",
     "SchemaOutdated",
     "SqlStore",
     "Store",

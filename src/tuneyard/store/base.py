@@ -90,8 +90,11 @@ class Store(abc.ABC):
         - Job ids are numeric strings, unique per store, never reused. Trial ids are
           ``"1"``, ``"2"``, ... per job in creation order, never reused.
         - Errors: ``NotFound`` for an unknown job or trial; ``FailedPrecondition`` when a
-          state change's ``expected`` states do not hold; ``Unavailable`` when the database
+          state change's ``expected`` states do not hold (``LeaseLost``, a subclass, when a
+          guarded ``add_trial`` is not under its lease); ``Unavailable`` when the database
           cannot be reached. Database errors never escape untranslated.
+        - Several processes may share one database; leases (``lease_jobs``) decide which of
+          them drives each job.
     """
 
     @abc.abstractmethod
@@ -146,9 +149,15 @@ class Store(abc.ABC):
         in one transaction, so the two agree (what an engine reads at every pass)."""
 
     @abc.abstractmethod
-    def write_trials(self, name: str) -> AbstractContextManager[TrialWriter]:
+    def write_trials(
+        self, name: str, *, lease: str | None = None
+    ) -> AbstractContextManager[TrialWriter]:
         """One transaction over the trials of job ``name``: what the writer changes commits
         together when the block ends, or not at all when it raises.
+
+        With ``lease`` (an owner id), the block starts only while that owner holds the job's
+        unexpired lease, and the lease cannot change hands until the block ends (``LeaseLost``
+        otherwise): a server that lost a job never creates or launches its trials.
 
         The job is locked from the start of the block to its end, so trial ids are handed out
         in order and the writes of two engines to one job take turns. The writer is valid only
@@ -171,9 +180,13 @@ class Store(abc.ABC):
         parameters: dict[str, ParameterValue],
         *,
         runtime: dict[str, Any] | None = None,
+        lease: str | None = None,
     ) -> Trial:
-        """:meth:`TrialWriter.add_trial` in a transaction of its own."""
-        with self.write_trials(name) as writer:
+        """:meth:`TrialWriter.add_trial` in a transaction of its own.
+
+        With ``lease`` (an owner id), only while that owner holds the job's unexpired lease,
+        checked in the same transaction (``LeaseLost`` otherwise)."""
+        with self.write_trials(name, lease=lease) as writer:
             return writer.add_trial(parameters, runtime=runtime)
 
     def set_trial_runtime(self, name: str, trial_id: str, runtime: dict[str, Any]) -> None:
@@ -227,6 +240,22 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def get_operation(self, name: str) -> Operation:
         """The operation named ``name``; NotFound when there is none by that exact name."""
+
+    # -- leases: several servers on one database ------------------------------------------
+
+    @abc.abstractmethod
+    def lease_jobs(
+        self, owner: str, seconds: float, *, states: Sequence[JobState], claim: int
+    ) -> list[str]:
+        """Renew every lease ``owner`` holds on a job in ``states`` and claim up to ``claim``
+        more (jobs without a lease, or whose lease expired), each until ``seconds`` from now
+        on the database's clock; return the names of the jobs ``owner`` now holds, by id.
+
+        Atomic: two owners never both hold one job's unexpired lease, whatever the timing."""
+
+    @abc.abstractmethod
+    def release_leases(self, owner: str) -> None:
+        """Give up every lease ``owner`` holds; others may claim those jobs at once."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the store's connections; the store is unusable afterwards."""

@@ -1,6 +1,6 @@
 """The database tables, as typed SQLAlchemy ORM classes.
 
-Four tables, each row of a child keyed by its parent's key::
+Five tables, each row of a child keyed by its parent's key::
 
     jobs          id (autoincrement, never reused), project, location, display_name, state,
                   times, labels, spec (the job's Vertex JSON without output-only fields,
@@ -10,6 +10,8 @@ Four tables, each row of a child keyed by its parent's key::
     operations    id (autoincrement, never reused), parent (the resource name the operation
                   lives under), done, body (the Operation's Vertex JSON without its name),
                   create_time; no foreign key, since a delete operation outlives its job
+    job_leases    job_id -> jobs.id ON DELETE CASCADE; owner (the server driving the job, ""
+                  for none), expires (seconds since the epoch, on the database's clock)
 
 Enums are stored as their proto numbers, JSON columns hold Vertex JSON (so NaN is the string
 ``"NaN"`` and every value is strict JSON), and times are UTC (:class:`UtcDateTime`).
@@ -163,3 +165,17 @@ class OperationRow(Base):
     # {"metadata": ..., "error": ..., "response": ...} as Vertex JSON.
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     create_time: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class JobLeaseRow(Base):
+    """Which server drives a job, and until when (see ``store/leases.py``)."""
+
+    __tablename__ = "job_leases"
+
+    job_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    # The owner id of the server holding the lease; "" when it was released.
+    owner: Mapped[str] = mapped_column(String(128))
+    # Seconds since the epoch on the database's clock, so servers' clocks need not agree.
+    expires: Mapped[float] = mapped_column(Double)

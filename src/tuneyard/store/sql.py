@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select
 
 from tuneyard.errors import FailedPrecondition, NotFound
 from tuneyard.model import HyperparameterTuningJob, JobState, Operation, Status
-from tuneyard.store import convert, rows, trials
+from tuneyard.store import convert, leases, rows, trials
 from tuneyard.store.base import Store, TrialRecord, TrialWriter
 from tuneyard.store.schema import JobRow, OperationRow
 from tuneyard.store.session import Sessions
@@ -35,7 +35,7 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class SqlStore(Store):
+class SqlStore(leases.SqlLeases, Store):
     """The :class:`Store` on a SQLAlchemy engine; see ``Store`` for the contract.
 
     The store owns the engine and disposes of it in :meth:`close`. Open one with
@@ -159,9 +159,9 @@ class SqlStore(Store):
     # -- trials -------------------------------------------------------------------------
 
     @contextmanager
-    def write_trials(self, name: str) -> Iterator[TrialWriter]:
+    def write_trials(self, name: str, *, lease: str | None = None) -> Iterator[TrialWriter]:
         with self._sessions.connection() as connection:
-            writer = trials.SqlTrialWriter(connection, name)
+            writer = trials.SqlTrialWriter(connection, name, lease=lease)
             yield writer
             writer.flush()
 

@@ -20,6 +20,7 @@ from tuneyard.errors import InvalidArgument, NotFound
 from tuneyard.model import Measurement, ParameterValue, Trial, TrialState
 from tuneyard.store import convert, rows
 from tuneyard.store.base import TrialRecord, TrialWriter
+from tuneyard.store.leases import require_lease
 from tuneyard.store.schema import Base
 
 JOBS = Base.metadata.tables["jobs"]
@@ -121,12 +122,15 @@ class SqlTrialWriter(TrialWriter):
 
     Raises:
         NotFound: (on creation) no job is named ``name``.
+        LeaseLost: (on creation) ``lease`` is given and does not hold the job's lease.
     """
 
-    def __init__(self, connection: Connection, name: str) -> None:
+    def __init__(self, connection: Connection, name: str, *, lease: str | None = None) -> None:
         locked = connection.execute(_LOCK_JOB, job_params(name)).first()
         if locked is None:
             raise rows.job_missing(name)
+        if lease is not None:
+            require_lease(connection, locked.id, lease, name)
         self._connection = connection
         self._name = name
         self._job: int = locked.id
