@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
+from typing import Any
 
 import pytest
+from optuna.samplers import BaseSampler
 
 from tests.algorithms.conftest import (
     categorical,
@@ -18,7 +20,8 @@ from tests.algorithms.conftest import (
     trial,
 )
 from tuneyard.algorithms import BayesianOptimization, RandomSearch, SuggestionAlgorithm
-from tuneyard.model import ParameterValue, Trial, TrialState
+from tuneyard.algorithms.acquisition import TunedGPSampler, one_torch_thread
+from tuneyard.model import ParameterValue, StudySpec, Trial, TrialState
 
 QUADRATIC = study(
     [double("x", -1.0, 1.0), double("y", -1.0, 1.0)],
@@ -133,3 +136,41 @@ def test_the_first_trial_is_the_centre_of_the_space() -> None:
     later = BayesianOptimization().suggest(spec, [trial(1, first, score=1.0)], 1, seed=0)
     assert later != [first]
     assert BayesianOptimization(centre=False).suggest(spec, [], 1, seed=0) != [first]
+
+
+def test_the_gaussian_process_runs_torch_on_one_thread_and_restores_the_count() -> None:
+    torch = pytest.importorskip("torch")
+    seen: list[int] = []
+
+    class Probe(TunedGPSampler):
+        def _optimize_acqf(self, acqf: Any, best_params: Any) -> Any:
+            seen.append(torch.get_num_threads())
+            return super()._optimize_acqf(acqf, best_params)
+
+    class ProbedOptimization(BayesianOptimization):
+        def make_sampler(self, study: StudySpec, seed: int) -> BaseSampler:
+            return Probe(
+                seed=seed,
+                n_startup_trials=3,
+                n_candidates=64,
+                local_fraction=0.0,
+                n_local_search=2,
+                qmc_samples=16,
+                deterministic=False,
+            )
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        history = _run(BayesianOptimization(), 0, 5)
+        history.append(trial(6, {"x": 0.5, "y": 0.5}, TrialState.ACTIVE))
+        assert len(ProbedOptimization().suggest(QUADRATIC, history, 2, seed=0)) == 2
+        assert seen == [1, 1]
+        assert torch.get_num_threads() == 2
+        with one_torch_thread():
+            with one_torch_thread():
+                assert torch.get_num_threads() == 1
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(saved)
