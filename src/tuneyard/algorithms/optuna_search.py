@@ -1,18 +1,28 @@
-"""Suggestion algorithms that ask an Optuna sampler, and random search, the simplest of them.
+"""Suggestion algorithms that ask an Optuna sampler, and random search, which needs none.
 
-Each call maps the study spec with :class:`~tuneyard.algorithms.space.SearchSpace`, rebuilds an
-in-memory Optuna study from the trials (:mod:`tuneyard.algorithms.history`), and asks it ``count``
-times. The trials asked earlier in a call stay RUNNING in that study, so a sampler that considers
-running trials spreads one call's suggestions the same way it spreads them over running trials.
+Each call of an :class:`OptunaSearch` maps the study spec with
+:class:`~tuneyard.algorithms.space.SearchSpace`, rebuilds an in-memory Optuna study from the trials
+(:mod:`tuneyard.algorithms.history`), and asks it ``count`` times. The trials asked earlier in a
+call stay RUNNING in that study, so a sampler that considers running trials spreads one call's
+suggestions the same way it spreads them over running trials. :class:`RandomSearch` draws from the
+same distributions with a NumPy generator directly.
 """
 
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Sequence
 from typing import Any
 
-from optuna.samplers import BaseSampler, RandomSampler
+import numpy as np
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.samplers import BaseSampler
 
 from tuneyard.algorithms.base import SuggestionAlgorithm
 from tuneyard.algorithms.history import derive_seed, quiet_optuna, rebuild_study
@@ -55,12 +65,14 @@ class OptunaSearch(SuggestionAlgorithm, abc.ABC):
         return trials
 
 
-class RandomSearch(OptunaSearch):
+class RandomSearch(SuggestionAlgorithm):
     """``RANDOM_SEARCH``: each parameter drawn independently from its distribution.
 
     DOUBLE and INTEGER parameters are uniform on their scale (log scales uniform in the
     logarithm, reverse-log ones crowding towards the maximum); CATEGORICAL and DISCRETE values are
     equally likely. Past trials do not influence the draws, only the seed and the trial count do.
+    The draws come straight from a NumPy generator seeded with both, without an Optuna study, so a
+    suggestion costs tens of microseconds, the same at trial 1000 as at trial 1.
 
     Example:
         >>> from tuneyard.model import StudySpec
@@ -71,11 +83,45 @@ class RandomSearch(OptunaSearch):
         True
     """
 
-    def make_sampler(self, study: StudySpec, seed: int) -> BaseSampler:
-        """An Optuna ``RandomSampler`` with ``seed``."""
-        return RandomSampler(seed=seed)
+    def suggest(
+        self, study: StudySpec, trials: Sequence[Trial], count: int, seed: int
+    ) -> list[dict[str, ParameterValue]]:
+        """Return ``count`` new parameter assignments (see :class:`SuggestionAlgorithm`)."""
+        if count <= 0:
+            return []
+        space = SearchSpace.from_study(study)
+        rng = np.random.default_rng([seed & 0xFFFF_FFFF_FFFF_FFFF, len(trials)])
+        return [_draw(space, rng) for _ in range(count)]
 
-    def history(self, study: StudySpec, trials: Sequence[Trial]) -> Sequence[Trial]:
-        """None: random draws ignore past trials (only the seed moves with the trial count), so
-        the study is not rebuilt, and a suggestion costs the same at trial 1000 as at trial 1."""
-        return ()
+
+def _draw(space: SearchSpace, rng: np.random.Generator) -> dict[str, ParameterValue]:
+    """One suggestion: every active parameter, parents before their children."""
+    suggestion: dict[str, ParameterValue] = {}
+    pending = list(reversed(space.roots))
+    while pending:
+        node = pending.pop()
+        value = node.from_optuna(_draw_internal(node.distribution, rng))
+        suggestion[node.parameter_id] = value
+        pending.extend(reversed(list(node.active_children(value))))
+    return suggestion
+
+
+def _draw_internal(distribution: BaseDistribution, rng: np.random.Generator) -> Any:
+    """An Optuna value of ``distribution``, uniform on its (log) scale."""
+    if isinstance(distribution, FloatDistribution):
+        low, high = distribution.low, distribution.high
+        if distribution.log:
+            drawn = math.exp(rng.uniform(math.log(low), math.log(high)))
+        else:
+            drawn = float(rng.uniform(low, high))
+        return min(max(drawn, low), high)
+    if isinstance(distribution, IntDistribution):
+        low_int, high_int = distribution.low, distribution.high
+        if not distribution.log:
+            return int(rng.integers(low_int, high_int, endpoint=True))
+        # Uniform in the logarithm of [low - 0.5, high + 0.5], rounded: every integer reachable.
+        drawn = math.exp(rng.uniform(math.log(low_int - 0.5), math.log(high_int + 0.5)))
+        return min(max(round(drawn), low_int), high_int)
+    if isinstance(distribution, CategoricalDistribution):
+        return distribution.choices[int(rng.integers(len(distribution.choices)))]
+    raise TypeError(f"unexpected distribution {distribution!r}")

@@ -46,6 +46,17 @@ def package_pythons(
     return pythons
 
 
+def make_dir(path: str | Path) -> None:
+    """``os.makedirs(path, exist_ok=True)`` in one system call when the parent exists."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+    except FileNotFoundError:
+        os.makedirs(path, exist_ok=True)
+
+
 def free_ports(count: int) -> list[int]:
     """Ports for ``CLUSTER_SPEC``: free now, all different (bound together, then released)."""
     sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
@@ -86,9 +97,9 @@ def plan_trial(
     dirs = contract.output_dirs(output_base(job, job_folder), trial_id)
     # The trial folder first: by default the output directories are in it, and each folder is
     # then one mkdir (on this machine a file system call costs up to a tenth of a millisecond).
-    os.makedirs(folder, exist_ok=True)
+    make_dir(folder)
     for path in (dirs.model, dirs.checkpoints, dirs.logs):
-        os.makedirs(path, exist_ok=True)
+        make_dir(path)
     replicas = contract.replicas(spec)
     if only is not None:
         replicas = [r for r in replicas if contract.replica_name(*r) == only]
@@ -124,7 +135,7 @@ def plan_trial(
             search = env.get("PATH", os.environ.get("PATH", os.defpath))
             argv[0] = shutil.which(argv[0], path=search) or argv[0]
         cwd = folder / name
-        os.makedirs(cwd, exist_ok=True)
+        make_dir(cwd)
         plans.append(
             ReplicaPlan(
                 name=name,
