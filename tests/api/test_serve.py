@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -73,3 +74,34 @@ def test_a_restarted_server_carries_on(tmp_path: Path) -> None:
         assert all(trial["state"] == "SUCCEEDED" for trial in job["trials"])
     finally:
         stop_server(server)
+
+
+def test_pages_of_other_sites_cannot_drive_the_server(tmp_path: Path) -> None:
+    """A browser on another site (or on a DNS-rebound name) cannot create jobs here."""
+    from tests.api.conftest import PARENT, toy_job_json
+
+    server = start_server(tmp_path / "home")
+    jobs = f"{server.url}/v1/{PARENT}/hyperparameterTuningJobs"
+    body = toy_job_json("cross-site", args=["--steps=1"], max_trials=1, parallel=1)
+    try:
+        # A no-cors form/fetch POST from another origin: the body would parse as a job.
+        forged = httpx.post(
+            jobs,
+            content=json.dumps(body),
+            headers={"Origin": "https://evil.example", "Content-Type": "text/plain"},
+        )
+        assert forged.status_code == 403
+        assert forged.json()["error"]["status"] == "PERMISSION_DENIED"
+        assert "https://evil.example" in forged.json()["error"]["message"]
+        # A name that resolves to 127.0.0.1 but is not loopback's: refused even for reads.
+        rebound = httpx.get(jobs, headers={"Host": "evil.example:8080"})
+        assert rebound.status_code == 403
+        assert "not loopback" in rebound.json()["error"]["message"]
+        assert httpx.get(jobs).json() == {"hyperparameterTuningJobs": []}
+        # The dashboard (same origin) and API clients (no Origin) may create jobs.
+        same_origin = httpx.post(jobs, json=body, headers={"Origin": server.url})
+        assert same_origin.status_code == 200, same_origin.text
+        assert httpx.post(jobs, json=body).status_code == 200
+        assert len(httpx.get(jobs).json()["hyperparameterTuningJobs"]) == 2
+    finally:
+        assert stop_server(server) == 0

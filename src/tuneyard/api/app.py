@@ -10,11 +10,14 @@ from fastapi import FastAPI
 
 from tuneyard.api import jobs, operations
 from tuneyard.api.auth import install_token_guard
+from tuneyard.api.browsers import install_browser_guard
 from tuneyard.api.errors import install_error_handlers
 from tuneyard.engine import Controller
 
 
-def create_app(controller: Controller, *, token: str | None = None) -> FastAPI:
+def create_app(
+    controller: Controller, *, token: str | None = None, loopback_hosts: bool = False
+) -> FastAPI:
     """The API app over ``controller`` (and its store).
 
     Args:
@@ -22,6 +25,9 @@ def create_app(controller: Controller, *, token: str | None = None) -> FastAPI:
         token: when set, every request needs the token, as ``Authorization: Bearer <token>``
             or (from a browser) a cookie: see :mod:`tuneyard.api.auth` (401 UNAUTHENTICATED
             otherwise).
+        loopback_hosts: answer only requests whose Host header names loopback (for a server
+            without a token; see :mod:`tuneyard.api.browsers`). Changes from pages of other
+            origins are refused either way.
 
     Example:
         >>> app = create_app(Controller(open_store(), LocalExecutor()))  # doctest: +SKIP
@@ -37,4 +43,6 @@ def create_app(controller: Controller, *, token: str | None = None) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(operations.router)
     install_token_guard(app, token)
+    # Added last, so it runs first: before the token check and every route.
+    install_browser_guard(app, loopback_hosts=loopback_hosts)
     return app

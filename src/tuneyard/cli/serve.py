@@ -131,7 +131,7 @@ def serve_command(args: argparse.Namespace) -> int:
     try:
         server = _server(
             uvicorn.Config(
-                mount_dashboard(create_app(controller, token=token)),
+                mount_dashboard(create_app(controller, token=token, loopback_hosts=token is None)),
                 host=args.host,
                 port=args.port,
                 log_level="info" if args.verbose else "warning",
