@@ -26,6 +26,7 @@ from tests.runtime.conftest import (
 )
 from tuneyard.errors import InvalidArgument
 from tuneyard.runtime import LocalExecutor, TrialLaunch, TrialProgress, local
+from tuneyard.runtime.outcome import HOLD_BACK_SECONDS
 
 
 def test_a_successful_trial(runner: Runner) -> None:
@@ -300,6 +301,7 @@ def test_a_trial_polled_again_soon_is_not_reread_but_its_end_is_seen_at_once(
     handle = runner.launch(make_job(["--primary=hang", "--reports=2", f"--markers={tmp_path}"]))
     metrics = Path(handle["replicas"][0]["metrics"])
     wait_for(lambda: metrics.exists() and len(metrics.read_text().splitlines()) == 2)
+    time.sleep(HOLD_BACK_SECONDS)  # reports younger than this wait for a later poll
     assert len(runner.executor.poll(handle, 0.0).reports) == 2
     # Polled again within REREAD_SECONDS while its replica runs: not read again.
     assert runner.executor.poll(handle, 0.0) == TrialProgress()

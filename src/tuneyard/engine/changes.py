@@ -61,7 +61,7 @@ def poll_trial(
     trial = record.trial
     since = float(record.runtime.get("since", 0.0))
     progress = executor.poll(record.runtime["handle"], since)
-    new = _unseen(trial, reports_to_measurements(progress.reports, trial.start_time))
+    new = reports_to_measurements(progress.reports, trial.start_time)
     runtime = _updated_runtime(record.runtime, progress)
     measurements = [*trial.measurements, *new]
     ending: dict[str, Any] = {"new": new, "runtime": runtime}
@@ -140,25 +140,6 @@ def end_trial(
         return TrialRecord(stored, failed=failed, runtime=runtime or {})
 
     return TrialChange(TrialRecord(ended, failed=failed, runtime=runtime or {}), write)
-
-
-def _unseen(trial: Trial, new: list[Measurement]) -> list[Measurement]:
-    """``new`` without measurements the trial already has (same step, elapsed time and values).
-
-    The read position should make this a no-op; a report read twice (seen once in CI on
-    PostgreSQL, cause not found yet) is dropped here with a warning, so it is never stored twice.
-    """
-    if not new or not trial.measurements:
-        return new
-    known = {m.model_dump_json() for m in trial.measurements}
-    unseen = [m for m in new if m.model_dump_json() not in known]
-    if len(unseen) < len(new):
-        logger.warning(
-            "trial %s: %d metric report(s) were read again and not recorded twice",
-            trial.id,
-            len(new) - len(unseen),
-        )
-    return unseen
 
 
 def _updated_runtime(runtime: dict[str, Any], progress: TrialProgress) -> dict[str, Any]:

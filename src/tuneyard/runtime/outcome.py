@@ -25,12 +25,15 @@ from tuneyard.runtime.base import MetricReport
 from tuneyard.runtime.trialdir import LocalHandle, ReplicaRecord, last_lines
 
 HOLD_BACK_SECONDS = 0.25
-"""With several replicas, reports this recent wait for the next poll while the trial runs.
+"""Reports this recent wait for the next poll while the trial runs (never once it ended).
 
-Each replica writes its own file and the engine keeps one ``since`` timestamp per trial. Two
-workers reporting together could land in the wrong order across two files read one after the
-other, and the older report would fall behind ``since`` and be skipped; a short delay closes that
-window. A single replica's file is always read in order, so it is not delayed."""
+cloudml-hypertune writes one line per metric, so metrics reported together at one step arrive
+as consecutive lines, which become one measurement only if they are read in one poll: a poll
+between the lines of one step would store that step twice, each with half its metrics. And with
+several replicas, each writing its own file while the engine keeps one ``since`` timestamp per
+trial, two workers reporting together could land in the wrong order across two files read one
+after the other, and the older report would fall behind ``since`` and be skipped. A short delay
+closes both windows."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,7 @@ def read_all_reports(
         found, missed = metrics.read_reports(path, since)
         reports.extend(found)
         lost += missed
-    if not final and len(local.replicas) > 1:
+    if not final:
         reports = [r for r in reports if r.timestamp <= started - HOLD_BACK_SECONDS]
     reports.sort(key=lambda report: report.timestamp)
     return reports, lost
