@@ -1,13 +1,16 @@
 """Orchestration overhead: tuneyard running N no-op trials vs a bare process pool.
 
 Both sides run the same command (a Python process that reports one metric with the real
-cloudml-hypertune library) N times, P at a time, in this one run, alternating which goes first.
+cloudml-hypertune library) N times, P at a time, in this one run, in pairs (bare, tuneyard)
+alternating which goes first, after a short warm-up of each. The ratio quoted is the median over the pairs of each pair's
+ratio: the two runs of a pair are adjacent in time, so a drift in the machine's speed (on these
+machines a no-op Python process costs 30 to 40 ms of CPU from one minute to the next) cancels.
 Each process starts in a session of its own on both sides, as tuneyard starts every replica: with
 the kernel's autogroup scheduling a session is a scheduling group, so on a machine that also runs
 other work this keeps the two sides' share of the CPU alike. Prints a markdown table; the ratio
 is tuneyard's wall time over the bare pool's.
 
-    python benchmarks/overhead.py [--trials 200] [--parallel 4] [--repeats 2]
+    python benchmarks/overhead.py [--trials 200] [--parallel 4] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -98,11 +101,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--parallel", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--algorithm", default="RANDOM_SEARCH")
     args = parser.parse_args()
     bare: list[float] = []
     ours: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:  # warm-up: imports, caches, compiled SQL
+        bare_pool(8, args.parallel, Path(tmp))
+        tuneyard_run(8, args.parallel, Path(tmp), args.algorithm)
+        ENGINE_CPU.clear()
     for repeat in range(args.repeats):
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
@@ -113,6 +120,7 @@ def main() -> None:
                 else:
                     ours.append(tuneyard_run(args.trials, args.parallel, workdir, args.algorithm))
     b, t = statistics.median(bare), statistics.median(ours)
+    ratios = sorted(o / r for o, r in zip(ours, bare, strict=True))
     print(
         f"{args.trials} no-op trials, {args.parallel} at a time, {args.algorithm}, "
         f"median of {args.repeats} runs\n"
@@ -122,8 +130,10 @@ def main() -> None:
     print(f"| bare process pool | {b:.2f} | {1000 * b / args.trials:.1f} |")
     print(f"| tuneyard (local executor, SQLite) | {t:.2f} | {1000 * t / args.trials:.1f} |")
     cpu = statistics.median(ENGINE_CPU)
+    spread = ", ".join(f"{r:.2f}" for r in ratios)
     print(
-        f"\nratio tuneyard / bare: **{t / b:.2f}**; the engine's own CPU time: "
+        f"\nratio tuneyard / bare: **{statistics.median(ratios):.2f}** (median of the pairs' "
+        f"ratios: {spread}); the engine's own CPU time: "
         f"{1000 * cpu / args.trials:.1f} ms per trial ({cpu:.2f} s in all)"
     )
 

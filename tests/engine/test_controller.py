@@ -13,7 +13,7 @@ import pytest
 from tests.engine.conftest import toy_job
 from tuneyard.engine import Controller
 from tuneyard.errors import FailedPrecondition
-from tuneyard.model import JobState, TrialState
+from tuneyard.model import JobState, Measurement, MeasurementMetric, TrialState
 
 
 def test_job_runs_to_success_with_best_measurement(controller: Controller) -> None:
@@ -270,3 +270,19 @@ def _counting(calls: list[str], name: str, function: Any) -> Any:
         return function(*args, **kwargs)
 
     return counted
+
+
+def test_a_pass_sees_what_another_writer_changed_in_the_trials(controller: Controller) -> None:
+    # A pass reads only the job's row while the job's trials are as the controller last stored
+    # them; a change by anyone else bumps the trials revision, and the next pass reads again.
+    job, _ = controller.submit(toy_job(args=["--sleep=30"], max_trials=1, parallel=1))
+    first = controller.reconcile(job.name)
+    assert [r.trial.state for r in first.records] == [TrialState.ACTIVE]
+    again = controller.reconcile(job.name)
+    assert again.records[0].trial.measurements == []
+    noted = Measurement(step_count=7, metrics=[MeasurementMetric(metric_id="score", value=0.5)])
+    controller.store.add_measurements(job.name, "1", [noted])
+    seen = controller.reconcile(job.name).records[0]
+    assert seen.trial.measurements == [noted]
+    controller.cancel(job.name)
+    assert controller.run(job.name).job.state == JobState.JOB_STATE_CANCELLED

@@ -302,7 +302,11 @@ def test_a_trial_polled_again_soon_is_not_reread_but_its_end_is_seen_at_once(
     metrics = Path(handle["replicas"][0]["metrics"])
     wait_for(lambda: metrics.exists() and len(metrics.read_text().splitlines()) == 2)
     time.sleep(HOLD_BACK_SECONDS)  # reports younger than this wait for a later poll
+    # The launch counts as a read: polled within REREAD_SECONDS of it, the trial is not read.
+    assert runner.executor.poll(handle, 0.0) == TrialProgress()
+    monkeypatch.setattr(local, "REREAD_SECONDS", 0.0)
     assert len(runner.executor.poll(handle, 0.0).reports) == 2
+    monkeypatch.setattr(local, "REREAD_SECONDS", 60.0)
     # Polled again within REREAD_SECONDS while its replica runs: not read again.
     assert runner.executor.poll(handle, 0.0) == TrialProgress()
     # An exit is seen at once all the same.

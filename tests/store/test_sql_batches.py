@@ -121,13 +121,44 @@ def test_job_records_reads_the_job_and_the_trials_after_an_id(store: SqlStore) -
         trial = store.add_trial(job.name, {"lr": value}, runtime={"since": value})
         store.add_measurements(job.name, trial.id, [_measurement(1, value)])
     store.finish_trial(job.name, "1", TrialState.SUCCEEDED)
-    read, records = store.job_records(job.name, after=1)
-    assert read == store.get_job(job.name, with_trials=False) and read.trials == []
-    assert records == store.trial_records(job.name, after=1)
+    read = store.job_records(job.name, after=1)
+    records = read.records
+    assert read.job == store.get_job(job.name, with_trials=False) and read.job.trials == []
+    assert records is not None and records == store.trial_records(job.name, after=1)
     assert [(r.trial.id, r.runtime) for r in records] == [
         ("2", {"since": 0.2}),
         ("3", {"since": 0.3}),
     ]
-    _, everything = store.job_records(job.name)
+    everything = store.job_records(job.name).records
+    assert everything is not None
     assert [r.trial for r in everything] == store.get_job(job.name).trials
-    assert store.job_records(job.name, after=3)[1] == []
+    assert store.job_records(job.name, after=3).records == []
+
+
+def test_every_block_that_changes_trials_bumps_the_revision_once(store: SqlStore) -> None:
+    job = store.create_job("p", "l", small_job())
+    start = store.job_records(job.name).revision
+    assert store.job_records(job.name, known=start).records is None  # nothing read
+    with store.write_trials(job.name) as writer:
+        writer.add_trial({"lr": 0.1})
+        writer.add_trial({"lr": 0.2})
+    assert writer.revision == start + 1
+    read = store.job_records(job.name, known=start)
+    assert read.revision == start + 1 and read.records is not None and len(read.records) == 2
+    with store.write_trials(job.name) as writer:
+        pass  # a block that writes nothing leaves the revision alone
+    assert writer.revision == start + 1
+    assert store.job_records(job.name, known=start + 1).records is None
+    changes = [
+        lambda: store.set_trial_runtime(job.name, "1", {"since": 1.0}),
+        lambda: store.add_measurements(job.name, "1", [_measurement(1, 0.5)]),
+        lambda: store.finish_trial(job.name, "2", TrialState.SUCCEEDED),
+    ]
+    for bumped, change in enumerate(changes, start=start + 2):
+        change()
+        read = store.job_records(job.name, known=bumped - 1)
+        assert read.revision == bumped and read.records is not None
+    with pytest.raises(NotFound), store.write_trials(job.name) as writer:
+        writer.add_trial({"lr": 0.3})
+        writer.finish_trial("9", TrialState.SUCCEEDED)  # rolls the block back
+    assert store.job_records(job.name, known=bumped).records is None

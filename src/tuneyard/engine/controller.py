@@ -125,10 +125,13 @@ class Controller:
         self.store = store
         self.leases = leases
         self.executor = executor
+        # Caches only: the store holds everything, and a new controller starts empty.
         # Per job, trials 1..k once they have all ended. An ended trial never changes, so a
         # pass reads only the trials after them: the cost of a pass stays flat as a job grows.
-        # A cache only: the store holds everything, and a new controller starts empty.
         self._ended_prefix: dict[str, list[TrialRecord]] = {}
+        # Per job, every trial record as stored at a trials revision (the last pass read or
+        # wrote them): while the job's revision is the same, a pass reads only the job's row.
+        self._known: dict[str, tuple[int, list[TrialRecord]]] = {}
         self.poll_interval = poll_interval
         self.cancel_grace_seconds = cancel_grace_seconds
 
@@ -212,7 +215,7 @@ class Controller:
                             continue
                         self.reconcile(name)
                     except NotFound:
-                        self._ended_prefix.pop(name, None)
+                        self._forget(name)
                         continue  # deleted since it was listed
                     except LeaseLost as error:
                         logger.warning("%s", error.message)
@@ -228,8 +231,8 @@ class Controller:
         if self.leases is None:
             return [job.name for job in self.store.list_jobs(states=UNFINISHED_JOB_STATES)]
         names = self.leases.refresh(UNFINISHED_JOB_STATES)
-        for gone in self._ended_prefix.keys() - set(names):
-            del self._ended_prefix[gone]  # ended, or driven by another server now
+        for gone in (self._ended_prefix.keys() | self._known.keys()) - set(names):
+            self._forget(gone)  # ended, or driven by another server now
         return names
 
     def _may_drive(self, name: str) -> bool:
@@ -243,8 +246,14 @@ class Controller:
         if self.leases is not None:
             self.leases.check(name)
 
-    def _remember_ended(self, name: str, records: list[TrialRecord]) -> None:
-        """Keep the records of trials 1..k once all have ended and are stored."""
+    def _forget(self, name: str) -> None:
+        self._ended_prefix.pop(name, None)
+        self._known.pop(name, None)
+
+    def _remember(self, name: str, revision: int, records: list[TrialRecord]) -> None:
+        """Keep the records as stored at ``revision``, and of trials 1..k once all have
+        ended."""
+        self._known[name] = (revision, records)
         known = self._ended_prefix.get(name, [])
         prefix = list(known)
         for record in records[len(known) :]:
@@ -256,18 +265,22 @@ class Controller:
 
     def reconcile(self, name: str) -> JobSnapshot:
         """One pass over a job; see the module docstring."""
-        # One read of the job and its trials per pass; what the pass changes it keeps up to
-        # date itself.
+        # One read of the job (and of its trials, unless they are as this controller last
+        # stored or read them) per pass; what the pass changes it keeps up to date itself.
         known = self._ended_prefix.get(name, [])
-        job, fresh = self.store.job_records(name, after=len(known))
+        cached = self._known.get(name)
+        read = self.store.job_records(
+            name, after=len(known), known=None if cached is None else cached[0]
+        )
+        job = read.job
+        stored = cached[1] if read.records is None and cached else [*known, *(read.records or [])]
         if job.state.ended:
-            self._ended_prefix.pop(name, None)
-            return JobSnapshot(job, [*known, *fresh])
+            self._forget(name)
+            return JobSnapshot(job, stored)
         if job.state in (JobState.JOB_STATE_QUEUED, JobState.JOB_STATE_UNSPECIFIED):
             job = self.store.set_job_state(name, JobState.JOB_STATE_PENDING, expected=(job.state,))
         polled = [
-            self._poll(job, r) if r.trial.state in RUNNING_TRIAL_STATES else r
-            for r in [*known, *fresh]
+            self._poll(job, r) if r.trial.state in RUNNING_TRIAL_STATES else r for r in stored
         ]
         records = [seen(p) for p in polled]  # what polling found, not stored yet
         if job.state == JobState.JOB_STATE_CANCELLING:
@@ -289,7 +302,7 @@ class Controller:
         running = sum(1 for r in records if r.trial.state in RUNNING_TRIAL_STATES)
         wanted = min(job.parallel_trial_count - running, job.max_trial_count - len(records))
         suggestions = self._suggest(job, records, wanted) if wanted > 0 else []
-        records, launched = self._write(job, polled, suggestions)
+        records, launched, revision = self._write(job, polled, suggestions)
         exhausted = len(launched) < wanted
         if launched:
             if job.state != JobState.JOB_STATE_RUNNING:
@@ -298,7 +311,7 @@ class Controller:
             running = sum(1 for r in records if r.trial.state in RUNNING_TRIAL_STATES)
         if running == 0 and (exhausted or len(records) >= job.max_trial_count):
             return self._finish(job, records)
-        self._remember_ended(name, records)
+        self._remember(name, read.revision if revision is None else revision, records)
         return JobSnapshot(job, records)
 
     # -- trials ---------------------------------------------------------------------------
@@ -324,11 +337,12 @@ class Controller:
         job: HyperparameterTuningJob,
         polled: Sequence[TrialRecord | TrialChange],
         suggestions: Sequence[dict[str, ParameterValue]],
-    ) -> tuple[list[TrialRecord], list[TrialRecord]]:
+    ) -> tuple[list[TrialRecord], list[TrialRecord], int | None]:
         """The pass's one write: what polling found, then the new trials, each launched and
-        stored with its handle. Returns the records as stored, and the new trials'."""
+        stored with its handle. Returns the records as stored, the new trials', and the trials
+        revision the write made (None when there was nothing to write)."""
         if not suggestions and all(isinstance(p, TrialRecord) for p in polled):
-            return [seen(p) for p in polled], []
+            return [seen(p) for p in polled], [], None
         # No trial is stored without the handle of what runs it. A launch whose transaction
         # fails is forgotten with it: its trial id is handed out again, and launching that
         # trial stops whatever the forgotten launch left running.
@@ -338,7 +352,7 @@ class Controller:
         with self.store.write_trials(job.name, lease=lease) as writer:
             records = [p.write(writer) if isinstance(p, TrialChange) else p for p in polled]
             launched = [self._start(writer, job, parameters) for parameters in suggestions]
-        return records, launched
+        return records, launched, writer.revision
 
     def _start(
         self,
@@ -388,7 +402,7 @@ class Controller:
         """Stop the running trials, then store what polling found (no relaunch) and their
         ends with the job's end state."""
         self._check_lease(job.name)
-        self._ended_prefix.pop(job.name, None)
+        self._forget(job.name)
         found = [p for p in polled if isinstance(p, TrialChange) and not p.relaunch]
         running = [r for r in map(seen, polled) if r.trial.state in RUNNING_TRIAL_STATES]
         for record in running:
@@ -424,7 +438,7 @@ class Controller:
 
     def _finish(self, job: HyperparameterTuningJob, records: Sequence[TrialRecord]) -> JobSnapshot:
         self._check_lease(job.name)
-        self._ended_prefix.pop(job.name, None)
+        self._forget(job.name)
         if any(r.trial.state == TrialState.SUCCEEDED for r in records):
             ended = self.store.set_job_state(job.name, JobState.JOB_STATE_SUCCEEDED)
         else:

@@ -53,7 +53,9 @@ WRAPPER = 'trap : TERM INT; f=$1; shift; "$@"; s=$?; echo "$s" > "$f"; exit "$s"
 
 #: A trial polled again this soon while none of its replicas exited is not read again: an
 #: engine polls every running trial whenever any trial ends, which can be many times a second.
-REREAD_SECONDS = 0.05
+#: A replica's exit is seen at once (its pidfd); only reports of running trials wait this long
+#: (they are held back :data:`~tuneyard.runtime.outcome.HOLD_BACK_SECONDS` anyway).
+REREAD_SECONDS = 0.5
 
 
 class LocalExecutor(Executor):
@@ -115,6 +117,8 @@ class LocalExecutor(Executor):
             restart_on_failure=bool(scheduling and scheduling.restart_job_on_worker_restart),
             replicas=self._start(folder, plans, attempt=0),
         )
+        # A trial that just started has nothing to read yet: its first read waits like a reread.
+        self._read_at[handle.trial_dir] = time.monotonic()
         return self._record(handle, plans)
 
     def _start(
@@ -207,10 +211,13 @@ class LocalExecutor(Executor):
         )
 
     def _read_recently(self, handle: TrialHandle) -> bool:
-        """True when this trial was read less than REREAD_SECONDS ago and every replica of
-        ``handle`` is a watched process that still runs (then nothing can have ended)."""
+        """True when this trial was read (or launched) here less than REREAD_SECONDS ago and
+        every replica of ``handle`` is a watched process of this boot that still runs (then
+        nothing can have ended)."""
         read_at = self._read_at.get(handle.get("trial_dir", ""))
         if read_at is None or time.monotonic() - read_at > REREAD_SECONDS:
+            return False
+        if handle.get("boot_id") != self._boot_id:
             return False
         replicas = handle.get("replicas")
         if not isinstance(replicas, list) or not all(isinstance(r, dict) for r in replicas):

@@ -29,12 +29,32 @@ class TrialRecord:
     runtime: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class JobRecords:
+    """What :meth:`Store.job_records` read: the job (without trials), its trial records, and
+    the revision of its trials they are as of.
+
+    ``records`` is None when the caller already knows the trials as of ``revision``: they have
+    not changed and were not read.
+    """
+
+    job: HyperparameterTuningJob
+    records: list[TrialRecord] | None
+    revision: int
+
+
 class TrialWriter(abc.ABC):
     """Changes to one job's trials inside the transaction of :meth:`Store.write_trials`.
 
     Errors: ``NotFound`` for a trial the job does not have (the transaction then rolls back
     when the error leaves the block).
     """
+
+    @property
+    @abc.abstractmethod
+    def revision(self) -> int:
+        """The revision of the job's trials: bumped once by a block that changed anything,
+        read once the block has ended (see :meth:`Store.job_records`)."""
 
     @abc.abstractmethod
     def next_trial_id(self) -> str:
@@ -142,11 +162,14 @@ class Store(abc.ABC):
         its measurements, failure flag and executor state."""
 
     @abc.abstractmethod
-    def job_records(
-        self, name: str, *, after: int = 0
-    ) -> tuple[HyperparameterTuningJob, list[TrialRecord]]:
+    def job_records(self, name: str, *, after: int = 0, known: int | None = None) -> JobRecords:
         """The job without its trials and :meth:`trial_records` ``(name, after=after)``, read
-        in one transaction, so the two agree (what an engine reads at every pass)."""
+        in one transaction, so the two agree (what an engine reads at every pass).
+
+        Every :meth:`write_trials` block that changes a job's trials bumps the job's trials
+        revision. With ``known`` equal to the current revision (the caller holds the trials as
+        of then) only the job is read and ``records`` is None.
+        """
 
     @abc.abstractmethod
     def write_trials(

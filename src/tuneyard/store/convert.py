@@ -100,14 +100,21 @@ def measurement_from_columns(columns: Mapping[str, Any] | RowMapping) -> Measure
 
 def trial_from_row(row: Row[Any], measurements: Sequence[Measurement] = ()) -> Trial:
     """Rebuild a stored trial with its ``measurements`` in order."""
-    final = row.final_measurement
+    return trial_from_columns(row._mapping, measurements)
+
+
+def trial_from_columns(
+    columns: Mapping[str, Any] | RowMapping, measurements: Sequence[Measurement] = ()
+) -> Trial:
+    """Rebuild a trial from its column values (a row's ``_mapping``, or the values written)."""
+    final = columns["final_measurement"]
     return Trial(
-        id=str(row.trial_id),
-        state=TrialState(row.state),
-        parameters=[TrialParameter.model_validate(p) for p in row.parameters],
+        id=str(columns["trial_id"]),
+        state=TrialState(columns["state"]),
+        parameters=[TrialParameter.model_validate(p) for p in columns["parameters"]],
         final_measurement=None if final is None else Measurement.model_validate(final),
         measurements=list(measurements),
-        start_time=row.start_time,
-        end_time=row.end_time,
-        infeasible_reason=row.infeasible_reason,
+        start_time=columns["start_time"],
+        end_time=columns["end_time"],
+        infeasible_reason=columns["infeasible_reason"],
     )

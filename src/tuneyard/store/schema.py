@@ -4,7 +4,7 @@ Five tables, each row of a child keyed by its parent's key::
 
     jobs          id (autoincrement, never reused), project, location, display_name, state,
                   times, labels, spec (the job's Vertex JSON without output-only fields,
-                  display name and labels), error, next_trial_id
+                  display name and labels), error, next_trial_id, trials_revision
     trials        (job_id, trial_id)  -> jobs.id ON DELETE CASCADE
     measurements  (job_id, trial_id, seq)  -> trials ON DELETE CASCADE
     operations    id (autoincrement, never reused), parent (the resource name the operation
@@ -111,6 +111,9 @@ class JobRow(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     # The id the next trial gets; bumped in the transaction that inserts the trial.
     next_trial_id: Mapped[int] = mapped_column(Integer)
+    # Bumped by every transaction that changes the job's trials or measurements, so an engine
+    # can tell in one read of this row that the trials it knows are still as stored.
+    trials_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class TrialRow(Base):

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select
 from tuneyard.errors import FailedPrecondition, NotFound
 from tuneyard.model import HyperparameterTuningJob, JobState, Operation, Status
 from tuneyard.store import convert, leases, rows, trials
-from tuneyard.store.base import Store, TrialRecord, TrialWriter
+from tuneyard.store.base import JobRecords, Store, TrialRecord, TrialWriter
 from tuneyard.store.schema import JobRow, OperationRow
 from tuneyard.store.session import Sessions
 
@@ -169,12 +169,13 @@ class SqlStore(leases.SqlLeases, Store):
         with self._sessions.connection(write=False) as connection:
             return trials.trial_records(connection, name, after=after)
 
-    def job_records(
-        self, name: str, *, after: int = 0
-    ) -> tuple[HyperparameterTuningJob, list[TrialRecord]]:
+    def job_records(self, name: str, *, after: int = 0, known: int | None = None) -> JobRecords:
         with self._sessions.connection(write=False) as connection:
             row = trials.read_job(connection, name)
-            return convert.job_from_row(row), trials.records_after(connection, row.id, after)
+            revision = row.trials_revision
+            unchanged = known is not None and known == revision
+            records = None if unchanged else trials.records_after(connection, row.id, after)
+            return JobRecords(convert.job_from_row(row), records, revision)
 
     # -- operations -----------------------------------------------------------------------
 

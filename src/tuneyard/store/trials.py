@@ -38,17 +38,33 @@ _THIS_JOB = (
 JOB = select(JOBS).where(*_THIS_JOB)
 _JOB_EXISTS = select(JOBS.c.id).where(*_THIS_JOB)
 _LOCK_JOB = (
-    select(JOBS.c.id, JOBS.c.next_trial_id).where(*_THIS_JOB).with_for_update(key_share=True)
+    select(JOBS.c.id, JOBS.c.next_trial_id, JOBS.c.trials_revision)
+    .where(*_THIS_JOB)
+    .with_for_update(key_share=True)
 )
-_SET_NEXT_TRIAL_ID = update(JOBS).where(JOBS.c.id == bindparam("b_job"))
+_SET_JOB_COUNTERS = update(JOBS).where(JOBS.c.id == bindparam("b_job"))
 
 _THIS_TRIAL = (
     _TRIALS.c.job_id == bindparam("b_job"),
     _TRIALS.c.trial_id == bindparam("b_trial"),
 )
-_ADD_TRIAL = insert(_TRIALS).returning(*_TRIALS.c)
+_ADD_TRIAL = insert(_TRIALS)
 _SET_TRIAL = update(_TRIALS).where(*_THIS_TRIAL)
-_END_TRIAL = _SET_TRIAL.returning(*_TRIALS.c)
+# What :func:`convert.trial_from_row` reads (not the runtime, which can be large).
+_END_TRIAL = _SET_TRIAL.returning(
+    *(
+        _TRIALS.c[column]
+        for column in (
+            "trial_id",
+            "state",
+            "parameters",
+            "final_measurement",
+            "start_time",
+            "end_time",
+            "infeasible_reason",
+        )
+    )
+)
 _TRIAL_EXISTS = select(_TRIALS.c.trial_id).where(*_THIS_TRIAL)
 _TRIALS_AFTER = (
     select(_TRIALS)
@@ -135,15 +151,27 @@ class SqlTrialWriter(TrialWriter):
         self._name = name
         self._job: int = locked.id
         self._next_trial_id: int = locked.next_trial_id
-        self._bumped = False
+        self._revision: int = locked.trials_revision
+        self._changed = False
+
+    @property
+    def revision(self) -> int:
+        return self._revision
 
     def flush(self) -> None:
-        """Store the job's next trial id if trials were added (once, at the block's end)."""
-        if self._bumped:
+        """Store the job's next trial id and bump its trials revision if anything was written
+        (once, at the block's end; the job's row is locked, so the new revision is ours)."""
+        if self._changed:
+            self._revision += 1
             self._connection.execute(
-                _SET_NEXT_TRIAL_ID, {"b_job": self._job, "next_trial_id": self._next_trial_id}
+                _SET_JOB_COUNTERS,
+                {
+                    "b_job": self._job,
+                    "next_trial_id": self._next_trial_id,
+                    "trials_revision": self._revision,
+                },
             )
-            self._bumped = False
+            self._changed = False
 
     def _trial(self, trial_id: str) -> dict[str, Any]:
         number = rows.stored_id(trial_id)
@@ -157,6 +185,7 @@ class SqlTrialWriter(TrialWriter):
     def _set(self, trial_id: str, key: dict[str, Any], **columns: Any) -> None:
         if self._connection.execute(_SET_TRIAL, {**key, **columns}).rowcount != 1:
             raise self._no_trial(trial_id)
+        self._changed = True
 
     def next_trial_id(self) -> str:
         return str(self._next_trial_id)
@@ -166,23 +195,21 @@ class SqlTrialWriter(TrialWriter):
     ) -> Trial:
         trial_id = self._next_trial_id
         self._next_trial_id += 1
-        self._bumped = True
-        row = self._connection.execute(
-            _ADD_TRIAL,
-            {
-                "job_id": self._job,
-                "trial_id": trial_id,
-                "state": int(TrialState.ACTIVE),
-                "parameters": convert.parameters_json(parameters),
-                "final_measurement": None,
-                "infeasible_reason": "",
-                "failed": False,
-                "runtime": dict(runtime or {}),
-                "start_time": _now(),
-                "end_time": None,
-            },
-        ).one()
-        return convert.trial_from_row(row)
+        self._changed = True
+        columns = {
+            "job_id": self._job,
+            "trial_id": trial_id,
+            "state": int(TrialState.ACTIVE),
+            "parameters": convert.parameters_json(parameters),
+            "final_measurement": None,
+            "infeasible_reason": "",
+            "failed": False,
+            "runtime": dict(runtime or {}),
+            "start_time": _now(),
+            "end_time": None,
+        }
+        self._connection.execute(_ADD_TRIAL, columns)
+        return convert.trial_from_columns(columns)  # as it reads back: every value round-trips
 
     def set_trial_runtime(self, trial_id: str, runtime: dict[str, Any]) -> None:
         self._set(trial_id, self._trial(trial_id), runtime=dict(runtime))
@@ -231,6 +258,7 @@ class SqlTrialWriter(TrialWriter):
         ended: Row[Any] | None = self._connection.execute(_END_TRIAL, {**key, **columns}).first()
         if ended is None:
             raise self._no_trial(trial_id)
+        self._changed = True
         stored = list(self._connection.execute(_MEASUREMENTS_OF, key))
         added = self._append(key, stored[-1].seq + 1 if stored else 1, measurements)
         kept = [convert.measurement_from_columns(m._mapping) for m in stored]
@@ -247,4 +275,5 @@ class SqlTrialWriter(TrialWriter):
             for i, m in enumerate(measurements)
         ]
         self._connection.execute(_ADD_MEASUREMENTS, columns)
+        self._changed = True
         return [convert.measurement_from_columns(c) for c in columns]
