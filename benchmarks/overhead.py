@@ -2,13 +2,13 @@
 
 Both sides run the same command (a Python process that reports one metric with the real
 cloudml-hypertune library) N times, P at a time, in this one run, in pairs (bare, tuneyard)
-alternating which goes first, after a short warm-up of each. The ratio quoted is the median over the pairs of each pair's
-ratio: the two runs of a pair are adjacent in time, so a drift in the machine's speed (on these
-machines a no-op Python process costs 30 to 40 ms of CPU from one minute to the next) cancels.
-Each process starts in a session of its own on both sides, as tuneyard starts every replica: with
-the kernel's autogroup scheduling a session is a scheduling group, so on a machine that also runs
-other work this keeps the two sides' share of the CPU alike. Prints a markdown table; the ratio
-is tuneyard's wall time over the bare pool's.
+alternating which goes first, after a short warm-up of each. The ratio quoted is the median over
+the pairs of each pair's ratio: the two runs of a pair are adjacent in time, so a drift in the
+machine's speed (on these machines a no-op Python process costs 30 to 40 ms of CPU from one
+minute to the next) cancels. Each process starts in a session of its own on both sides, as
+tuneyard starts every replica: with the kernel's autogroup scheduling a session is a scheduling
+group, so on a machine that also runs other work this keeps the two sides' share of the CPU
+alike. Prints a markdown table; the ratio is tuneyard's wall time over the bare pool's.
 
     python benchmarks/overhead.py [--trials 200] [--parallel 4] [--repeats 5]
 """
@@ -106,13 +106,18 @@ def main() -> None:
     args = parser.parse_args()
     bare: list[float] = []
     ours: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp:  # warm-up: imports, caches, compiled SQL
-        bare_pool(8, args.parallel, Path(tmp))
-        tuneyard_run(8, args.parallel, Path(tmp), args.algorithm)
+    # One folder for every run, removed only at the end: on this machine's ext4, creating files
+    # and folders costs up to ten times more for a while after thousands were deleted, so
+    # cleaning up one run inside the measurement would slow the next one (tuneyard's more).
+    with tempfile.TemporaryDirectory() as tmp:
+        warm_up = Path(tmp) / "warm-up"  # imports, caches, compiled SQL
+        warm_up.mkdir()
+        bare_pool(8, args.parallel, warm_up)
+        tuneyard_run(8, args.parallel, warm_up, args.algorithm)
         ENGINE_CPU.clear()
-    for repeat in range(args.repeats):
-        with tempfile.TemporaryDirectory() as tmp:
-            workdir = Path(tmp)
+        for repeat in range(args.repeats):
+            workdir = Path(tmp) / f"run-{repeat}"
+            workdir.mkdir()
             order = ("bare", "tuneyard") if repeat % 2 == 0 else ("tuneyard", "bare")
             for side in order:
                 if side == "bare":
