@@ -106,9 +106,9 @@ def main() -> None:
     args = parser.parse_args()
     bare: list[float] = []
     ours: list[float] = []
-    # One folder for every run, removed only at the end: on this machine's ext4, creating files
-    # and folders costs up to ten times more for a while after thousands were deleted, so
-    # cleaning up one run inside the measurement would slow the next one (tuneyard's more).
+    # One folder for every run, removed only at the end: on this machine's ext4, creating
+    # folders cost two to three times more right after thousands were deleted (measured by
+    # hand), so cleaning up one run between pairs would slow the next (tuneyard's side more).
     with tempfile.TemporaryDirectory() as tmp:
         warm_up = Path(tmp) / "warm-up"  # imports, caches, compiled SQL
         warm_up.mkdir()
