@@ -2,11 +2,14 @@
 
 Both servers use the same ``TUNEYARD_HOME`` (trial folders) and database, each on its own port.
 Jobs are driven under leases (``job_leases``); the tests read the lease owners from the database,
-whose owner ids are ``host:pid:random``, to know which server drives which job.
+whose owner ids are ``host:boot:pid:random``, to know which server drives which job. A
+``tuneyard run`` or ``tuneyard jobs resume`` beside the servers drives its job under the job's
+lease too.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -87,16 +90,21 @@ def servers(tmp_path: Path, postgres_url: str) -> Iterator[tuple[Node, Node]]:
             _wait_until_answering(node)
         yield nodes
     finally:
-        for node in nodes:
-            if node.process.poll() is None:
-                node.process.send_signal(signal.SIGTERM)
-        for node in nodes:
-            try:
-                node.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                node.process.kill()
-                node.process.wait()
-            node.log.close()
+        _stop(*nodes)
+
+
+def _stop(*nodes: Node) -> None:
+    """SIGTERM every node still running, SIGKILL what has not exited 30 s later."""
+    for node in nodes:
+        if node.process.poll() is None:
+            node.process.send_signal(signal.SIGTERM)
+    for node in nodes:
+        try:
+            node.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            node.process.kill()
+            node.process.wait()
+        node.log.close()
 
 
 @pytest.fixture
@@ -137,7 +145,7 @@ def _drivers(database: Engine) -> dict[str, int]:
     """Job id -> pid of the server holding its lease (unexpired or not)."""
     with database.connect() as connection:
         rows = connection.execute(text("SELECT job_id, owner FROM job_leases WHERE owner != ''"))
-        return {str(job_id): int(owner.split(":")[1]) for job_id, owner in rows}
+        return {str(job_id): int(owner.split(":")[-2]) for job_id, owner in rows}
 
 
 @dataclass
@@ -297,6 +305,73 @@ def _proc_state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "gone"
+
+
+@pytest.fixture
+def server(tmp_path: Path, postgres_url: str) -> Iterator[Node]:
+    """One server on a fresh PostgreSQL database, TUNEYARD_HOME ``tmp_path/home``."""
+    upgrade_database(postgres_url)
+    home = tmp_path / "home"
+    home.mkdir()
+    node = _start("a", home, postgres_url, tmp_path)
+    try:
+        _wait_until_answering(node)
+        yield node
+    finally:
+        _stop(node)
+
+
+@pytest.mark.postgres
+def test_a_cli_run_beside_a_server_drives_its_job_alone_and_resume_waits_for_the_server(
+    server: Node, database: Engine, postgres_url: str, tmp_path: Path
+) -> None:
+    environment = {k: v for k, v in os.environ.items() if k != "TUNEYARD_TOKEN"}
+    environment.update(TUNEYARD_HOME=str(tmp_path / "home"), TUNEYARD_DATABASE_URL=postgres_url)
+    trace = tmp_path / "trace"
+    args = ["--steps=2", "--sleep=0.3", f"--trace={trace}", "--trace-pid"]
+    job_file = tmp_path / "job.json"
+    job_file.write_text(json.dumps(toy_job_json("cli", args=args, max_trials=4, parallel=2)))
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "tuneyard.cli.main", "run", str(job_file), "--json"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    # The server claims new jobs every round; this one is the CLI's from its creation.
+    holders = set()
+    while cli.poll() is None:
+        holders.update(_drivers(database).values())
+        time.sleep(0.05)
+    out, err = cli.communicate()
+    assert cli.returncode == 0, err.decode()
+    job = json.loads(out)
+    assert job["state"] == "JOB_STATE_SUCCEEDED"
+    assert holders == {cli.pid}
+    runs = _runs(trace)
+    assert sorted(runs) == ["1", "2", "3", "4"]
+    assert all(len(by_pid) == 1 for by_pid in runs.values()), runs  # each trial ran once
+    assert job["name"] not in server.log_path.read_text()
+
+    # A job the server drives: `jobs resume` refuses, naming the server, and leaves it alone.
+    body = toy_job_json("served", args=["--sleep=30"], max_trials=1, parallel=1)
+    served = httpx.post(f"{server.url}/v1/{PARENT}/hyperparameterTuningJobs", json=body).json()
+    deadline = time.monotonic() + 60
+    while served["name"].rsplit("/", 1)[1] not in _drivers(database):
+        assert time.monotonic() < deadline, server.log_path.read_text()
+        time.sleep(0.05)
+    resume = subprocess.run(
+        [sys.executable, "-m", "tuneyard.cli.main", "jobs", "resume", served["name"]],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert resume.returncode == 2, resume.stderr  # FAILED_PRECONDITION
+    assert f"job {served['name']} is driven by" in resume.stderr
+    assert f":{server.process.pid}:" in resume.stderr
+    assert _drivers(database)[served["name"].rsplit("/", 1)[1]] == server.process.pid
+    cancelled = httpx.post(f"{server.url}/v1/{served['name']}:cancel")
+    assert cancelled.status_code == 200, cancelled.text
 
 
 def test_lease_seconds_must_be_a_positive_number(tmp_path: Path) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -11,7 +14,8 @@ import pytest
 from tests.engine.conftest import toy_job
 from tuneyard.engine import Controller, JobLeases
 from tuneyard.engine.controller import UNFINISHED_JOB_STATES
-from tuneyard.errors import InvalidArgument
+from tuneyard.engine.leases import new_owner_id, owner_is_gone
+from tuneyard.errors import FailedPrecondition, InvalidArgument
 from tuneyard.model import JobState, TrialState
 from tuneyard.runtime import LocalExecutor
 from tuneyard.store import LeaseLost, SqlStore, open_store
@@ -98,3 +102,48 @@ def test_serve_drives_held_jobs_and_releases_them_on_stop(store: SqlStore) -> No
     finally:
         stop.set()
         executor.close()
+
+
+def test_run_drives_one_job_under_its_lease_and_releases_it(store: SqlStore) -> None:
+    executor = LocalExecutor()
+    try:
+        server = JobLeases(store, seconds=30, owner="server")
+        held = store.create_job("p", "l", toy_job(max_trials=1, parallel=1))
+        assert server.refresh(UNFINISHED_JOB_STATES) == [held.name]
+        cli = _controller(store, executor, JobLeases(store, seconds=30))
+        with pytest.raises(FailedPrecondition, match="is driven by 'server'"):
+            cli.run(held.name)
+        assert store.get_job(held.name, with_trials=False).state == JobState.JOB_STATE_QUEUED
+
+        job, _ = cli.submit(toy_job(max_trials=2, parallel=2), claim=True)
+        assert server.refresh(UNFINISHED_JOB_STATES) == [held.name]  # not the CLI's job
+        assert cli.run(job.name).job.state == JobState.JOB_STATE_SUCCEEDED
+        assert cli.leases is not None and not cli.leases.holds(job.name)  # released
+    finally:
+        executor.close()
+
+
+def test_a_lease_of_an_ended_process_of_this_machine_is_taken_over(store: SqlStore) -> None:
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()  # reaped: its pid names no process now
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        mine = new_owner_id()
+        gone = mine.replace(f":{os.getpid()}:", f":{ended.pid}:")
+        running = mine.replace(f":{os.getpid()}:", f":{alive.pid}:")
+        elsewhere = gone.replace(gone.split(":")[0], "another-host", 1)
+        assert owner_is_gone(gone)
+        assert not owner_is_gone(running) and not owner_is_gone(elsewhere)
+        assert not owner_is_gone("host:pid:random")  # an id of another form: cannot tell
+        for holder, taken in ((running, False), (elsewhere, False), (gone, True)):
+            job = store.create_job("p", "l", toy_job(), lease=(holder, 600.0))
+            leases = JobLeases(store)
+            if taken:
+                leases.claim(job.name)
+                assert leases.holds(job.name)
+            else:
+                with pytest.raises(FailedPrecondition, match=f"driven by '{holder}'"):
+                    leases.claim(job.name)
+    finally:
+        alive.kill()
+        alive.wait()

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.store.jobs import small_job
-from tuneyard.errors import InvalidArgument
+from tuneyard.errors import InvalidArgument, NotFound
 from tuneyard.model import JobState
 from tuneyard.store import LeaseLost, SqlStore, leases, open_store, rows
 
@@ -157,3 +157,28 @@ def test_a_lease_checked_in_a_transaction_cannot_be_taken_until_it_ends(
             _expire(0.5)
             assert second.lease_jobs("b", LONG, states=UNFINISHED, claim=1) == []
         assert second.lease_jobs("b", LONG, states=UNFINISHED, claim=1) == [name]
+
+
+def test_claim_job_takes_one_job_unless_another_owner_holds_it(store: SqlStore) -> None:
+    first, second = _jobs(store, 2)
+    assert store.claim_job(first, "cli", 1.0) is None  # no lease row yet: taken
+    assert store.claim_job(first, "cli", LONG) is None  # its own: renewed
+    assert store.claim_job(first, "server", LONG) == "cli"  # held: refused, holder named
+    assert store.lease_jobs("server", LONG, states=UNFINISHED, claim=5) == [second]
+    assert store.claim_job(second, "cli", LONG) == "server"
+    store.release_leases("server")
+    assert store.claim_job(second, "cli", 1.0) is None  # released: taken at once
+    _expire(1.0)
+    assert store.claim_job(second, "server", LONG) is None  # expired: taken over
+    with pytest.raises(NotFound):
+        store.claim_job("projects/p/locations/l/hyperparameterTuningJobs/999", "cli", LONG)
+    with pytest.raises(InvalidArgument, match="lease seconds"):
+        store.claim_job(first, "cli", 0)
+
+
+def test_a_job_created_with_a_lease_is_never_claimed_by_a_server(store: SqlStore) -> None:
+    created = store.create_job("p", "l", small_job(), lease=("cli", LONG))
+    assert store.lease_jobs("server", LONG, states=UNFINISHED, claim=5) == []
+    assert store.lease_jobs("cli", LONG, states=UNFINISHED, claim=0) == [created.name]
+    with pytest.raises(InvalidArgument, match="lease owner"):
+        store.create_job("p", "l", small_job(), lease=("", LONG))

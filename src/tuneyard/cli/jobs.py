@@ -11,7 +11,7 @@ from rich.console import Console
 from tuneyard.cli.executors import make_executor
 from tuneyard.cli.render import best_table, jobs_table, trials_table
 from tuneyard.cli.run import drive, report
-from tuneyard.engine import Controller
+from tuneyard.engine import Controller, JobLeases
 from tuneyard.errors import NotFound
 from tuneyard.model import HyperparameterTuningJob
 from tuneyard.store import Store, open_store
@@ -62,7 +62,8 @@ def jobs_command(args: argparse.Namespace) -> int:
                 cancelled = controller.cancel(job.name)
                 console.print(f"{cancelled.name}: {cancelled.state.name}")
                 return 0
-            if args.jobs_command == "resume":
+            if args.jobs_command == "resume":  # under the job's lease: never beside a server
+                controller = Controller(store, executor, leases=JobLeases(store))
                 return report(drive(controller, job.name, console), console, args.json)
             records = {r.trial.id: r for r in store.trial_records(job.name)}
             record = records.get(args.trial)

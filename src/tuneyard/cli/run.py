@@ -14,7 +14,7 @@ from rich.live import Live
 
 from tuneyard.cli.executors import make_executor
 from tuneyard.cli.render import best_table, progress_line, trials_table
-from tuneyard.engine import Controller, JobSnapshot
+from tuneyard.engine import Controller, JobLeases, JobSnapshot
 from tuneyard.errors import FieldViolation, InvalidArgument
 from tuneyard.model import HyperparameterTuningJob, JobState, load_job_file
 from tuneyard.store import open_store
@@ -110,8 +110,11 @@ def run_command(args: argparse.Namespace) -> int:
     store = open_store()
     executor = make_executor(args)
     try:
-        controller = Controller(store, executor)
-        created, notices = controller.submit(job, project=args.project, location=args.location)
+        # Under the job's lease from its creation: a server sharing the database leaves it be.
+        controller = Controller(store, executor, leases=JobLeases(store))
+        created, notices = controller.submit(
+            job, project=args.project, location=args.location, claim=True
+        )
         for notice in notices:
             console.print(f"note: {notice}", style="yellow", markup=False, highlight=False)
         console.print(f"created {created.name}", highlight=False)

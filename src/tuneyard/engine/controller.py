@@ -143,10 +143,17 @@ class Controller:
         *,
         project: str = "local",
         location: str = "us-central1",
+        claim: bool = False,
     ) -> tuple[HyperparameterTuningJob, list[str]]:
-        """Validate and store a new job (QUEUED); return it with validation notices."""
+        """Validate and store a new job (QUEUED); return it with validation notices.
+
+        With ``claim`` (and ``leases``), the job is created with this controller's lease, for
+        :meth:`run` to drive it here while servers share the store."""
         notices = validate_job(job)
-        created = self.store.create_job(project, location, job)
+        if claim and self.leases is not None:
+            created = self.leases.create_job(project, location, job)
+        else:
+            created = self.store.create_job(project, location, job)
         for notice in notices:
             logger.warning("%s: %s", created.name, notice)
         return created, notices
@@ -178,13 +185,38 @@ class Controller:
 
         ``on_pass`` sees every snapshot (for progress displays); when ``cancel_requested``
         returns True the job is cancelled and the loop goes on until it is CANCELLED.
+
+        With ``leases``, the job is driven only under its lease: taken at the start (renewed
+        if the job was created with it), renewed as it runs, released at the end.
+
+        Raises:
+            FailedPrecondition: with ``leases``, another process (a server) holds the job's
+                lease; :class:`~tuneyard.store.LeaseLost` if the lease is lost while it runs.
         """
+        if self.leases is not None:
+            self.leases.claim(name)
+        try:
+            return self._run(name, on_pass, cancel_requested)
+        finally:
+            if self.leases is not None:
+                with contextlib.suppress(TuneyardError):
+                    self.leases.release()
+
+    def _run(
+        self,
+        name: str,
+        on_pass: Callable[[JobSnapshot], None] | None,
+        cancel_requested: Callable[[], bool] | None,
+    ) -> JobSnapshot:
         cancelling = False
         while True:
             if cancel_requested is not None and not cancelling and cancel_requested():
                 cancelling = True
                 with contextlib.suppress(FailedPrecondition):
                     self.cancel(name)
+            if self.leases is not None and self.leases.due():
+                self.leases.renew(UNFINISHED_JOB_STATES)
+            self._check_lease(name)
             snapshot = self.reconcile(name)
             if on_pass is not None:
                 on_pass(snapshot)

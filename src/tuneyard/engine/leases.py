@@ -22,8 +22,9 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 
-from tuneyard.errors import InvalidArgument
-from tuneyard.model import JobState
+from tuneyard.errors import FailedPrecondition, InvalidArgument
+from tuneyard.model import HyperparameterTuningJob, JobState
+from tuneyard.runtime import processes
 from tuneyard.store import LeaseLost, Store
 
 logger = logging.getLogger(__name__)
@@ -35,8 +36,29 @@ DEFAULT_CLAIM_PER_ROUND = 4
 
 
 def new_owner_id() -> str:
-    """A lease owner id unique to this process: ``host:pid:random``."""
-    return f"{socket.gethostname()[:64]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    """A lease owner id unique to this process: ``host:boot:pid:random``, ``boot`` the start of
+    this boot's id (so that :func:`owner_is_gone` can tell a process of this machine ended)."""
+    boot = processes.boot_id()[:12]
+    return f"{socket.gethostname()[:64]}:{boot}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def owner_is_gone(owner: str) -> bool:
+    """True when ``owner`` (an id from :func:`new_owner_id`) was a process of this machine, in
+    this boot, whose pid no longer exists. False whenever that cannot be told (another machine,
+    another id format, or the pid is in use, perhaps by another process by now)."""
+    parts = owner.rsplit(":", 3)
+    if len(parts) != 4 or not parts[2].isdigit():
+        return False
+    host, boot, pid, _ = parts
+    if host != socket.gethostname()[:64] or boot != processes.boot_id()[:12]:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False
 
 
 class JobLeases:
@@ -109,6 +131,42 @@ class JobLeases:
                 f"job {name}: server {self.owner!r} no longer holds the job's lease with "
                 f"{self.margin:g} s to spare, so it must not act on the job"
             )
+
+    def claim(self, name: str) -> None:
+        """Take (or renew) the lease of the one job ``name``: what a command that drives a
+        single job does (``tuneyard run``, ``tuneyard jobs resume``). A lease whose holder was a
+        process of this machine that has ended (:func:`owner_is_gone`: a ``tuneyard run``
+        killed with SIGKILL) is taken over at once instead of when it expires.
+
+        Raises:
+            FailedPrecondition: another owner holds the job's unexpired lease (a server drives
+                it); the message names the holder.
+        """
+        asked = self._clock()
+        holder = self.store.claim_job(name, self.owner, self.seconds)
+        if holder is not None and owner_is_gone(holder):
+            logger.info("%s: its lease holder %s has ended: taking the job over", name, holder)
+            holder = self.store.claim_job(name, self.owner, self.seconds, replacing=holder)
+        if holder is not None:
+            raise FailedPrecondition(
+                f"job {name} is driven by {holder!r} (it holds the job's lease); a job is "
+                "driven by one process at a time: watch it with `tuneyard jobs describe`, or "
+                "stop that process first (a server stopped cleanly releases its jobs at once, "
+                "else they are free when its lease expires)"
+            )
+        self._trusted_until[name] = asked + self.seconds
+        self._asked = asked
+
+    def create_job(
+        self, project: str, location: str, job: HyperparameterTuningJob
+    ) -> HyperparameterTuningJob:
+        """Store a new job whose lease this owner holds from the start, so no server takes it
+        before :meth:`claim` could (``Store.create_job(lease=...)``)."""
+        asked = self._clock()
+        created = self.store.create_job(project, location, job, lease=(self.owner, self.seconds))
+        self._trusted_until[created.name] = asked + self.seconds
+        self._asked = asked
+        return created
 
     def release(self) -> None:
         """Give up every lease (on a clean stop): other servers take the jobs over at once."""

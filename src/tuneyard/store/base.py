@@ -119,9 +119,17 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def create_job(
-        self, project: str, location: str, job: HyperparameterTuningJob
+        self,
+        project: str,
+        location: str,
+        job: HyperparameterTuningJob,
+        *,
+        lease: tuple[str, float] | None = None,
     ) -> HyperparameterTuningJob:
-        """Store a new job: assign id and name, state QUEUED, create and update times."""
+        """Store a new job: assign id and name, state QUEUED, create and update times.
+
+        With ``lease`` (owner, seconds), the job's lease is that owner's from the start, in the
+        same transaction (see :meth:`claim_job`): no server can take the job first."""
 
     @abc.abstractmethod
     def get_job(self, name: str, *, with_trials: bool = True) -> HyperparameterTuningJob:
@@ -275,6 +283,22 @@ class Store(abc.ABC):
         on the database's clock; return the names of the jobs ``owner`` now holds, by id.
 
         Atomic: two owners never both hold one job's unexpired lease, whatever the timing."""
+
+    @abc.abstractmethod
+    def claim_job(
+        self, name: str, owner: str, seconds: float, *, replacing: str | None = None
+    ) -> str | None:
+        """Take job ``name``'s lease for ``owner`` until ``seconds`` from now on the database's
+        clock, unless another owner holds it unexpired (a lease ``owner`` holds is renewed);
+        with ``replacing``, also while that owner still holds it (one known to have ended).
+        Returns None when ``owner`` holds the lease now, else the owner that does.
+
+        Atomic with :meth:`lease_jobs`: a command that drives one job (``tuneyard run``,
+        ``tuneyard jobs resume``) and the servers never both hold it.
+
+        Raises:
+            NotFound: no such job.
+        """
 
     @abc.abstractmethod
     def release_leases(self, owner: str) -> None:

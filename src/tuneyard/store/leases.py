@@ -23,13 +23,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import exists, literal, select, text, update
+from sqlalchemy import exists, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from tuneyard.errors import FailedPrecondition, InvalidArgument
 from tuneyard.model import JobState, job_name
+from tuneyard.store import rows
 from tuneyard.store.schema import JobLeaseRow, JobRow
 from tuneyard.store.session import Sessions
 
@@ -74,6 +75,51 @@ def require_lease(db: Session | Connection, job_id: int, owner: str, name: str) 
         )
 
 
+def claim_lease(
+    session: Session, job_id: int, owner: str, seconds: float, *, replacing: str | None = None
+) -> str | None:
+    """:meth:`SqlLeases.claim_job` inside ``session``'s transaction, by the job's row id.
+
+    On PostgreSQL the ``UPDATE`` waits for a server that is claiming the same row and then
+    re-checks its condition, so the two never both take it; SQLite serializes writers.
+    """
+    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    session.execute(
+        insert(JobLeaseRow).values(job_id=job_id, owner="", expires=0.0).on_conflict_do_nothing()
+    )
+    now = database_now(session)
+    taken = session.scalar(
+        update(JobLeaseRow)
+        .where(
+            JobLeaseRow.job_id == job_id,
+            or_(
+                JobLeaseRow.owner.in_([owner, "", replacing or owner]),
+                JobLeaseRow.expires < now,
+            ),
+        )
+        .values(owner=owner, expires=now + seconds)
+        .returning(JobLeaseRow.job_id),
+        execution_options={"synchronize_session": False},
+    )
+    if taken is not None:
+        return None
+    holder: str = session.execute(
+        select(JobLeaseRow.owner).where(JobLeaseRow.job_id == job_id)
+    ).scalar_one()
+    return holder
+
+
+def check_lease_request(owner: str, seconds: float) -> None:
+    """Raise InvalidArgument for an empty or too long owner id or a non-positive duration."""
+    _check_owner(owner)
+    _check_seconds(seconds)
+
+
+def _check_seconds(seconds: float) -> None:
+    if not seconds > 0:
+        raise InvalidArgument(f"lease seconds: must be greater than 0, not {seconds}")
+
+
 def _check_owner(owner: str) -> None:
     if not owner or len(owner) > MAX_OWNER_LENGTH:
         raise InvalidArgument(
@@ -98,8 +144,7 @@ class SqlLeases:
             InvalidArgument: ``owner`` is empty or too long, ``seconds`` not positive.
         """
         _check_owner(owner)
-        if not seconds > 0:
-            raise InvalidArgument(f"lease seconds: must be greater than 0, not {seconds}")
+        _check_seconds(seconds)
         wanted = [int(s) for s in states]
         live = select(JobRow.id).where(JobRow.state.in_(wanted))
         with self._sessions.transaction() as session:
@@ -145,6 +190,22 @@ class SqlLeases:
                 .order_by(JobRow.id)
             )
             return [job_name(project, location, str(i)) for project, location, i in names]
+
+    def claim_job(
+        self, name: str, owner: str, seconds: float, *, replacing: str | None = None
+    ) -> str | None:
+        """Take job ``name``'s lease for ``owner`` for ``seconds`` unless another owner holds it
+        unexpired (renew it when ``owner`` holds it; take it from ``replacing`` too); None when
+        ``owner`` holds it now, else the owner that does.
+
+        Raises:
+            NotFound: no such job.
+            InvalidArgument: ``owner`` is empty or too long, ``seconds`` not positive.
+        """
+        check_lease_request(owner, seconds)
+        with self._sessions.transaction() as session:
+            job_id = rows.job_row(session, name).id
+            return claim_lease(session, job_id, owner, seconds, replacing=replacing)
 
     @staticmethod
     def _add_free_leases(session: Session, live: Any) -> None:

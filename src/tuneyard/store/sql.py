@@ -73,8 +73,15 @@ class SqlStore(leases.SqlLeases, Store):
     # -- jobs ---------------------------------------------------------------------------
 
     def create_job(
-        self, project: str, location: str, job: HyperparameterTuningJob
+        self,
+        project: str,
+        location: str,
+        job: HyperparameterTuningJob,
+        *,
+        lease: tuple[str, float] | None = None,
     ) -> HyperparameterTuningJob:
+        if lease is not None:
+            leases.check_lease_request(*lease)
         now = _now()
         row = JobRow(
             project=project,
@@ -91,6 +98,8 @@ class SqlStore(leases.SqlLeases, Store):
         with self._sessions.transaction() as session:
             session.add(row)
             session.flush()
+            if lease is not None:
+                leases.claim_lease(session, row.id, *lease)
             return convert.job_from_row(row)
 
     def get_job(self, name: str, *, with_trials: bool = True) -> HyperparameterTuningJob:
