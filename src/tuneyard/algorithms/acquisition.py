@@ -1,4 +1,4 @@
-"""Optuna's GPSampler with a cheaper acquisition optimizer for wide INTEGER parameters.
+"""Optuna's GPSampler with our acquisition search: a trust region, cheaper wide INTEGER handling.
 
 Optuna's GPSampler scores ``n_preliminary_samples`` uniform candidates with the acquisition
 function, then runs gradient-based local searches from the best one, the incumbent and points
@@ -9,6 +9,9 @@ EI) and that scheme, with these changes (docs/algorithms.md has the numbers):
   continuous and snapped to their nearest value at the end. Optuna moves every discrete
   dimension by a line search that evaluates the acquisition one point at a time; for an integer
   with hundreds of values that was half of a suggestion's time.
+- With ``trust_region`` (the default's choice) the candidates and the local searches stay in a
+  TuRBO-like box around the best trial (:mod:`.trust_region`), mapped onto the unit cube that the
+  local search bounds.
 - Optionally (``local_fraction`` > 0) part of the candidates form a cloud around the incumbent:
   Gaussian steps on the continuous dimensions with scales drawn log-uniformly between
   ``LOCAL_SCALES`` of the unit cube, a cheap multi-scale trust region. The benchmark did not
@@ -23,7 +26,9 @@ EI) and that scheme, with these changes (docs/algorithms.md has the numbers):
 
 The overridden ``_optimize_acqf`` is GPSampler's documented extension point; it calls Optuna's
 ``local_search_mixed_batched``, a private function, so if a later Optuna lacks it we fall back to
-GPSampler's own optimizer.
+GPSampler's own optimizer (and search the whole space). The trust region reads the fitted GP
+from Optuna's acquisition objects (private attributes); other acquisition functions (several
+metrics, constraints) search the whole space.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ from optuna.distributions import BaseDistribution
 from optuna.samplers import GPSampler
 from optuna.study import Study
 from optuna.trial import FrozenTrial
+
+from tuneyard.algorithms import trust_region
 
 WIDE_INTEGER = 16
 """An INTEGER (or DISCRETE) parameter with more values than this is searched as continuous."""
@@ -86,6 +93,10 @@ class TunedGPSampler(GPSampler):
         n_local_search: gradient-based local searches per suggestion.
         qmc_samples: Monte Carlo samples of the q-batch acquisition functions (running trials).
         deterministic: fix the GP's noise at its minimum (noise-free objectives).
+        trust_region: search the acquisition only in a TuRBO-like trust region around the best
+            observation (:mod:`.trust_region`).
+        trust_floor: the trust region's smallest side (None: TuRBO's restart below 2**-7).
+        trust_min_dims: fewer continuous dimensions than this search the whole space.
     """
 
     def __init__(
@@ -98,6 +109,9 @@ class TunedGPSampler(GPSampler):
         n_local_search: int,
         qmc_samples: int,
         deterministic: bool,
+        trust_region: bool = False,
+        trust_floor: float | None = None,
+        trust_min_dims: int = 1,
     ) -> None:
         super().__init__(
             seed=seed,
@@ -110,6 +124,9 @@ class TunedGPSampler(GPSampler):
         self._n_qmc_samples_qei = qmc_samples
         self._n_qmc_samples_ehvi = qmc_samples
         self._local_fraction = local_fraction
+        self._trust_region = trust_region
+        self._trust_floor = trust_floor
+        self._trust_min_dims = trust_min_dims
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
@@ -128,12 +145,32 @@ class TunedGPSampler(GPSampler):
         space, snap = _relaxed(original)
         acqf.search_space = space
         try:
-            best = self._search(acqf, space, best_params, local_search_mixed_batched)
+            box = self._trust_box(acqf, space)
+            if box is None:
+                best = self._search(acqf, space, best_params, local_search_mixed_batched)
+            else:
+                boxed = trust_region.Boxed(acqf, *box)
+                starts = None if best_params is None else boxed.to_cube(best_params)
+                found = self._search(boxed, space, starts, local_search_mixed_batched)
+                best = boxed.to_box(found)
         finally:
             acqf.search_space = original
         for index, choices in snap.items():
             best[index] = choices[int(np.argmin(np.abs(choices - best[index])))]
         return best
+
+    def _trust_box(self, acqf: Any, space: Any) -> tuple[np.ndarray, np.ndarray] | None:
+        """The trust region's bounds in ``space`` (normalized), or None to search all of it."""
+        if not self._trust_region or len(space.continuous_indices) < self._trust_min_dims:
+            return None
+        try:  # the fitted GP is read from private attributes of Optuna's acquisition objects
+            model = trust_region.model_of(acqf)
+            if model is None:
+                return None
+            length = trust_region.trust_length(model, self._n_startup_trials, self._trust_floor)
+            return trust_region.trust_box(model, space.continuous_indices, length)
+        except AttributeError:  # pragma: no cover - another Optuna release
+            return None
 
     def _search(
         self, acqf: Any, space: Any, best_params: np.ndarray | None, local_search: Any
