@@ -25,7 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tuneyard.engine import Controller
+from tuneyard.engine import Controller, JobLeases
 from tuneyard.model import JobState, job_from_dict
 from tuneyard.runtime import LocalExecutor
 from tuneyard.store import open_store
@@ -52,7 +52,8 @@ def bare_pool(trials: int, parallel: int, workdir: Path) -> float:
 
 
 def tuneyard_run(trials: int, parallel: int, workdir: Path, algorithm: str) -> float:
-    """Wall time of a tuneyard job of ``trials`` no-op trials at ``parallel``, SQLite store."""
+    """Wall time of a tuneyard job of ``trials`` no-op trials at ``parallel``, SQLite store,
+    driven as ``tuneyard run`` drives it (under the job's lease)."""
     os.environ["TUNEYARD_HOME"] = str(workdir / "home")
     job = job_from_dict(
         {
@@ -82,8 +83,8 @@ def tuneyard_run(trials: int, parallel: int, workdir: Path, algorithm: str) -> f
     store = open_store(f"sqlite:///{workdir / 'overhead.db'}")
     executor = LocalExecutor()
     try:
-        controller = Controller(store, executor)
-        created, _ = controller.submit(job)
+        controller = Controller(store, executor, leases=JobLeases(store))
+        created, _ = controller.submit(job, claim=True)
         started = time.perf_counter()
         cpu_started = time.process_time()
         snapshot = controller.run(created.name)
