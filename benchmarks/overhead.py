@@ -31,10 +31,21 @@ from tuneyard.runtime import LocalExecutor
 from tuneyard.store import open_store
 
 ENGINE_CPU: list[float] = []
+MACHINE_CPU: dict[str, list[float]] = {"bare": [], "tuneyard": []}
 NOOP = (
     "import hypertune; "
     "hypertune.HyperTune().report_hyperparameter_tuning_metric('score', 1.0, global_step=1)"
 )
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine has spent busy since boot, all cores (``/proc/stat``):
+    the difference over a run counts every process of it, the trials' and the supervisor's
+    included."""
+    with open("/proc/stat") as file:
+        fields = [int(v) for v in file.readline().split()[1:]]
+    busy = sum(fields[:3]) + sum(fields[5:8])  # user nice system, irq softirq steal
+    return busy / os.sysconf("SC_CLK_TCK")
 
 
 def bare_pool(trials: int, parallel: int, workdir: Path) -> float:
@@ -121,20 +132,26 @@ def main() -> None:
             workdir.mkdir()
             order = ("bare", "tuneyard") if repeat % 2 == 0 else ("tuneyard", "bare")
             for side in order:
+                busy = machine_busy_seconds()
                 if side == "bare":
                     bare.append(bare_pool(args.trials, args.parallel, workdir))
                 else:
                     ours.append(tuneyard_run(args.trials, args.parallel, workdir, args.algorithm))
+                MACHINE_CPU[side].append(machine_busy_seconds() - busy)
     b, t = statistics.median(bare), statistics.median(ours)
     ratios = sorted(o / r for o, r in zip(ours, bare, strict=True))
     print(
         f"{args.trials} no-op trials, {args.parallel} at a time, {args.algorithm}, "
         f"median of {args.repeats} runs\n"
     )
-    print("| runner | wall time (s) | per trial (ms) |")
-    print("|---|---:|---:|")
-    print(f"| bare process pool | {b:.2f} | {1000 * b / args.trials:.1f} |")
-    print(f"| tuneyard (local executor, SQLite) | {t:.2f} | {1000 * t / args.trials:.1f} |")
+    cpu_b, cpu_t = (1000 * statistics.median(MACHINE_CPU[s]) / args.trials for s in MACHINE_CPU)
+    print("| runner | wall time (s) | per trial (ms) | machine CPU per trial (ms) |")
+    print("|---|---:|---:|---:|")
+    print(f"| bare process pool | {b:.2f} | {1000 * b / args.trials:.1f} | {cpu_b:.1f} |")
+    print(
+        f"| tuneyard (local executor, SQLite) | {t:.2f} | {1000 * t / args.trials:.1f} "
+        f"| {cpu_t:.1f} |"
+    )
     cpu = statistics.median(ENGINE_CPU)
     spread = ", ".join(f"{r:.2f}" for r in ratios)
     print(

@@ -24,7 +24,7 @@ from tests.runtime.conftest import (
     wait_for,
     worker_pool,
 )
-from tuneyard.errors import InvalidArgument
+from tuneyard.errors import FailedPrecondition, InvalidArgument
 from tuneyard.runtime import LocalExecutor, TrialLaunch, TrialProgress, local
 from tuneyard.runtime.outcome import HOLD_BACK_SECONDS
 
@@ -71,13 +71,22 @@ def test_an_unknown_flag_fails_the_strict_trainer(runner: Runner) -> None:
     assert "unrecognized arguments: --no-such-flag=1" in progress.message
 
 
-def test_a_missing_command_fails_with_the_shell_s_message(runner: Runner) -> None:
+def test_a_missing_command_fails_the_launch_naming_it(runner: Runner) -> None:
     pool = {"replicaCount": "1", "containerSpec": {"imageUri": "i", "command": ["no-such-xyz"]}}
     job = make_job()
     spec = job.trial_spec.model_validate({"workerPoolSpecs": [pool]})
-    progress, _, _ = runner.run(runner.launch(job.model_copy(update={"trial_job_spec": spec})))
-    assert progress.exit_code == 127
-    assert "no-such-xyz" in progress.message and "not found" in progress.message
+    with pytest.raises(FailedPrecondition, match="workerpool0-0: no-such-xyz: command not found"):
+        runner.launch(job.model_copy(update={"trial_job_spec": spec}))
+
+
+def test_a_command_that_is_not_executable_fails_the_launch(runner: Runner, tmp_path: Path) -> None:
+    script = tmp_path / "train.sh"
+    script.write_text("echo hi\n")  # no execute permission
+    pool = {"replicaCount": "1", "containerSpec": {"imageUri": "i", "command": [str(script)]}}
+    job = make_job()
+    spec = job.trial_spec.model_validate({"workerPoolSpecs": [pool]})
+    with pytest.raises(FailedPrecondition, match=r"train\.sh: Permission denied"):
+        runner.launch(job.model_copy(update={"trial_job_spec": spec}))
 
 
 def test_death_by_signal_names_the_signal(runner: Runner) -> None:
@@ -249,12 +258,37 @@ def test_exit_status_of_a_trial_launched_by_an_engine_that_died(runner: Runner) 
 def test_a_replica_that_vanished_while_the_engine_was_down(runner: Runner, tmp_path: Path) -> None:
     handle = _launch_from_a_dying_engine(["--primary=hang", f"--markers={tmp_path}"])
     runner.handles.append(handle)
-    pid_of(tmp_path, "workerpool0-0")
-    os.killpg(handle["replicas"][0]["pid"], signal.SIGKILL)  # wrapper and trainer, no status
-    wait_for(lambda: not running(handle["replicas"][0]["pid"]))
+    pid = pid_of(tmp_path, "workerpool0-0")
+    assert pid == handle["replicas"][0]["pid"]  # the trainer itself leads the group: no wrapper
+    supervisor = parent_of(pid)
+    os.kill(supervisor, signal.SIGKILL)  # nothing is left to record how the replica ends
+    wait_for(lambda: not running(supervisor))
+    os.killpg(pid, signal.SIGKILL)
+    wait_for(lambda: not running(pid))
     progress, _, _ = runner.run(handle)
     assert progress.done and progress.exit_code is None
-    assert "vanished while the engine was down" in progress.message
+    assert "vanished: it ended while neither the engine nor its supervisor" in progress.message
+
+
+def parent_of(pid: int) -> int:
+    """The parent pid of ``pid``."""
+    data = Path(f"/proc/{pid}/stat").read_bytes()
+    return int(data[data.rindex(b")") + 2 :].split()[1])
+
+
+def test_the_supervisor_records_exits_while_no_engine_runs(runner: Runner, tmp_path: Path) -> None:
+    handle = _launch_from_a_dying_engine(["--primary=hang", f"--markers={tmp_path}"])
+    runner.handles.append(handle)
+    pid = pid_of(tmp_path, "workerpool0-0")
+    supervisor = parent_of(pid)
+    assert supervisor != os.getpid() and running(supervisor)
+    os.killpg(pid, signal.SIGTERM)  # ends while no engine runs: the supervisor logs it, exits
+    wait_for(lambda: not running(supervisor))
+    exits = Path(handle["replicas"][0]["exits"]).read_text().splitlines()
+    assert f"{pid} {handle['replicas'][0]['start']} {128 + signal.SIGTERM}" in exits
+    progress, _, _ = runner.run(handle)
+    assert progress.exit_code == 128 + signal.SIGTERM
+    assert progress.message.startswith("workerpool0-0 was killed by signal 15 (SIGTERM)")
 
 
 def test_after_a_reboot_recorded_statuses_count_and_the_rest_is_lost(
@@ -279,6 +313,17 @@ def test_a_relaunch_of_the_same_trial_stops_the_stale_processes(
     stale = pid_of(tmp_path, "workerpool0-0")
     runner.launch(job)  # the engine lost the first handle
     assert not running(stale)
+
+
+def test_a_relaunch_stops_what_a_dead_engine_launched_without_keeping_a_handle(
+    runner: Runner, tmp_path: Path
+) -> None:
+    handle = _launch_from_a_dying_engine(["--primary=hang", f"--markers={tmp_path}"])
+    stale = pid_of(tmp_path, "workerpool0-0")
+    assert not (Path(handle["trial_dir"]) / "trial.json").exists()  # found by its environment
+    relaunched = runner.launch(make_job(["--primary=hang", f"--markers={tmp_path}"]), "1")
+    assert not running(stale) and not group_running(stale)
+    assert relaunched["replicas"][0]["pid"] != stale
 
 
 def test_read_logs_keeps_the_tail(runner: Runner) -> None:

@@ -1,22 +1,15 @@
 """The local executor: every replica of a trial is a process group on this machine.
 
-Each replica runs under a one-line ``/bin/sh`` wrapper (about a millisecond) that writes the
-command's exit status to a file when it ends::
+Replicas are started by the executor's supervisor (:mod:`tuneyard.runtime.supervisor`), a small
+process that outlives the engine: the replica runs the user's argv directly (never through a
+shell; its first word is resolved on ``PATH`` beforehand) as the leader of its own session and
+process group, and the supervisor records how it ended, in a message to the engine and in the
+job's exits log. So an engine that was restarted (and never was the replicas' parent) still
+learns how each replica ended. Signals sent to the process group reach the trainer itself.
 
-    /bin/sh -c 'trap : TERM INT; f=$1; shift; "$@"; s=$?; echo "$s" > "$f"; exit "$s"' \
-        sh STATUS_FILE ARGV...
-
-The user's argv is passed as positional arguments and never parsed by a shell; its first word is
-resolved on ``PATH`` beforehand, so it is executed, never taken for a shell builtin. Because the
-status is in a file, an engine that was restarted (and is no longer the replicas' parent) still
-learns how each replica ended. The wrapper catches SIGTERM and SIGINT without acting on them, so a
-signal sent to the process group ends the trainer and the wrapper still records its status; the
-trainer itself starts with default signal handlers. Like any shell, the wrapper notes a trainer
-ended by a signal on stderr (``Terminated``, ``Killed``), which then ends the replica's log.
-
-Exit codes are the shell's: ``0``-``255`` for a normal exit, ``128 + N`` when signal ``N`` ended
-the command (SIGKILL gives 137). A replica whose wrapper was killed too, or that ended while the
-machine rebooted, has no recorded status: it is reported as vanished (exit code None).
+Exit codes are ``0``-``255`` for a normal exit, ``128 + N`` when signal ``N`` ended the process
+(SIGKILL gives 137). A replica whose supervisor was killed too, or that ended while the machine
+rebooted, has no recorded status: it is reported as vanished (exit code None).
 """
 
 from __future__ import annotations
@@ -33,30 +26,33 @@ from tuneyard.errors import FailedPrecondition, TuneyardError
 from tuneyard.runtime import processes
 from tuneyard.runtime.base import Executor, TrialHandle, TrialLaunch, TrialProgress
 from tuneyard.runtime.outcome import ReplicaState, decide, read_all_reports, replica_state
-from tuneyard.runtime.planning import plan_trial
+from tuneyard.runtime.planning import TRIAL_DIR_VARIABLE, plan_trial
+from tuneyard.runtime.spawner import Spawner
 from tuneyard.runtime.trialdir import (
     TRIAL_FILE,
     LocalHandle,
     ReplicaPlan,
     ReplicaRecord,
+    exits_path,
     job_dir,
     load_trial,
     save_trial,
-    status_path,
     tail,
     trial_dir,
 )
 
 logger = logging.getLogger(__name__)
 
-WRAPPER = 'trap : TERM INT; f=$1; shift; "$@"; s=$?; echo "$s" > "$f"; exit "$s"'
-
 #: A trial polled again this soon while none of its replicas exited is not read again: an
 #: engine polls every running trial whenever any trial ends, which can be many times a second.
-#: A replica's exit is seen at once (its pidfd). Kept short: cloudml-hypertune keeps only the
-#: last 100 reports in the file, so a trial that reports fast must be read often (at 0.5 s a
-#: trial reporting every 10 ms lost reports on a loaded machine).
+#: A replica's exit is seen at once (its supervisor's message). Kept short: cloudml-hypertune
+#: keeps only the last 100 reports in the file, so a trial that reports fast must be read often
+#: (at 0.5 s a trial reporting every 10 ms lost reports on a loaded machine).
 REREAD_SECONDS = 0.05
+
+
+RECORD_SECONDS = 5.0
+"""How long a stop waits for the supervisor to record the exits of the replicas it stopped."""
 
 
 class LocalExecutor(Executor):
@@ -79,7 +75,8 @@ class LocalExecutor(Executor):
       whose replicas all still run is read at most every :data:`REREAD_SECONDS`.
     - ``cancel`` sends SIGTERM to every replica's process group, SIGKILL after the grace period,
       and returns once nothing of the trial runs.
-    - ``wait`` returns within about a millisecond of any replica exiting (pidfds).
+    - ``wait`` returns within about a millisecond of any replica exiting (the supervisor's
+      message for replicas started here, pidfds for those of an earlier engine).
 
     Args:
         stop_grace_seconds: how long replicas that are stopped because the trial ended (or is
@@ -96,7 +93,8 @@ class LocalExecutor(Executor):
     def __init__(self, *, stop_grace_seconds: float = 5.0, max_restarts: int = 3) -> None:
         self.stop_grace_seconds = stop_grace_seconds
         self.max_restarts = max_restarts
-        self._watcher = processes.ExitWatcher()
+        self._spawner = Spawner()
+        self._watcher = processes.ExitWatcher()  # replicas this executor did not start
         self._boot_id = processes.boot_id()
         self._read_at: dict[str, float] = {}  # trial folder -> when it was last read, running
 
@@ -116,59 +114,61 @@ class LocalExecutor(Executor):
             boot_id=self._boot_id,
             attempt=0,
             restart_on_failure=bool(scheduling and scheduling.restart_job_on_worker_restart),
-            replicas=self._start(folder, plans, attempt=0),
+            replicas=self._start(folder, plans),
         )
         # A trial that just started has nothing to read yet: its first read waits like a reread.
         self._read_at[handle.trial_dir] = time.monotonic()
         return self._record(handle, plans)
 
-    def _start(
-        self, folder: Path, plans: Sequence[ReplicaPlan], attempt: int
-    ) -> tuple[ReplicaRecord, ...]:
+    def _start(self, folder: Path, plans: Sequence[ReplicaPlan]) -> tuple[ReplicaRecord, ...]:
         records: list[ReplicaRecord] = []
-        try:
-            for plan in plans:
-                status = status_path(folder, plan.name, attempt)
-                with open(plan.stdout, "ab") as out, open(plan.stderr, "ab") as err:
-                    pid, start = processes.spawn(
-                        ["/bin/sh", "-c", WRAPPER, "sh", status, *plan.argv],
-                        cwd=plan.cwd,
-                        env={**os.environ, **plan.env},
-                        stdout=out,
-                        stderr=err,
-                    )
-                records.append(
-                    ReplicaRecord(
-                        plan.name, pid, start, status, plan.metrics, plan.stdout, plan.stderr
-                    )
+        exits = exits_path(folder)
+        for plan in plans:
+            try:
+                pid, start = self._spawner.spawn(
+                    plan.argv,
+                    cwd=plan.cwd,
+                    env={**os.environ, **plan.env},
+                    stdout=plan.stdout,
+                    stderr=plan.stderr,
+                    exits=exits,
                 )
-                self._watcher.watch(pid, start, child=True)
-        except OSError as error:
-            processes.stop_groups([r.group for r in records], 0.0)
-            raise FailedPrecondition(f"could not start {plan.name}: {error}") from error
+            except OSError as error:
+                processes.stop_groups([r.group for r in records], 0.0)
+                raise FailedPrecondition(f"could not start {plan.name}: {error}") from error
+            records.append(
+                ReplicaRecord(plan.name, pid, start, exits, plan.metrics, plan.stdout, plan.stderr)
+            )
         return tuple(records)
 
     def _record(self, handle: LocalHandle, plans: list[ReplicaPlan]) -> TrialHandle:
         data = handle.to_json()
-        save_trial(handle.path, plans, data)
+        if handle.restart_on_failure:  # a restart reads the plan, and may outrun the database
+            save_trial(handle.path, plans, data)
         return data
 
     def _clear_stale_launch(self, folder: Path) -> None:
         """Stop what an earlier launch of this trial left running (the engine died between
-        launching and storing the handle), and forget its files."""
-        try:
+        launching and storing the handle): every process group with a process that has the
+        trial folder in its environment. Then forget the launch's files."""
+        groups = processes.groups_with_env(TRIAL_DIR_VARIABLE, str(folder))
+        try:  # a restartable trial's last handle; also a launch by a version before the marker
             old = LocalHandle.from_json(load_trial(folder)[1])
         except FileNotFoundError:
-            pass  # never launched before: nothing to stop
+            pass
         except (OSError, ValueError, TuneyardError) as error:  # never block a launch
             logger.warning("ignoring the unreadable %s: %s", folder / TRIAL_FILE, error)
         else:
-            self._stop(old, self.stop_grace_seconds)
+            if old.boot_id == self._boot_id:
+                groups.extend(r.group for r in old.replicas)
+        if groups:
+            processes.stop_groups(groups, self.stop_grace_seconds)
+        (folder / TRIAL_FILE).unlink(missing_ok=True)
         # A relaunch starts afresh; model/, checkpoints/ and logs/ are the trial's output: kept.
         for path in folder.glob("workerpool*"):
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
-            elif path.suffix == ".metrics" or ".status." in path.name:
+            elif path.suffix == ".metrics" or ".status." in path.name:  # (.status: version 1)
                 path.unlink(missing_ok=True)
         (folder / "cancelled").unlink(missing_ok=True)
 
@@ -181,7 +181,7 @@ class LocalExecutor(Executor):
         given = LocalHandle.from_json(handle)
         local = self._latest(given)
         newer = local.to_json() if local is not given else None
-        processes.reap()
+        self._spawner.drain()
         states = [self._state(local, r) for r in local.replicas]
         cancelled = (local.path / "cancelled").exists()
         verdict = decide(local, states, cancelled=cancelled, max_restarts=self.max_restarts)
@@ -213,8 +213,8 @@ class LocalExecutor(Executor):
 
     def _read_recently(self, handle: TrialHandle) -> bool:
         """True when this trial was read (or launched) here less than REREAD_SECONDS ago and
-        every replica of ``handle`` is a watched process of this boot that still runs (then
-        nothing can have ended)."""
+        every replica of ``handle`` still runs: started here with no exit reported yet, or a
+        watched process of this boot (then nothing can have ended)."""
         read_at = self._read_at.get(handle.get("trial_dir", ""))
         if read_at is None or time.monotonic() - read_at > REREAD_SECONDS:
             return False
@@ -223,15 +223,19 @@ class LocalExecutor(Executor):
         replicas = handle.get("replicas")
         if not isinstance(replicas, list) or not all(isinstance(r, dict) for r in replicas):
             return False
-        return self._watcher.running([r.get("pid", 0) for r in replicas])
+        self._spawner.drain()
+        keys = [(r.get("pid", 0), r.get("start", 0)) for r in replicas]
+        others = [pid for pid, start in keys if not self._spawner.running(pid, start)]
+        return not others or self._watcher.running(others)
 
     def _state(self, local: LocalHandle, record: ReplicaRecord) -> ReplicaState:
         same_boot = local.boot_id == self._boot_id
-        state = replica_state(record, same_boot=same_boot)
-        if state.running:
-            self._watcher.watch(record.pid, record.start)  # re-attach after an engine restart
-        else:
+        code = self._spawner.exit_code(record.pid, record.start)
+        state = replica_state(record, same_boot=same_boot, exit_code=code)
+        if not state.running:
             self._watcher.discard(record.pid)
+        elif not self._spawner.running(record.pid, record.start):
+            self._watcher.watch(record.pid, record.start)  # re-attach after an engine restart
         return state
 
     def _latest(self, local: LocalHandle) -> LocalHandle:
@@ -258,20 +262,29 @@ class LocalExecutor(Executor):
                 err.write(note)
         logger.info("%s: %s; restart %d", local.trial_dir, reason.splitlines()[0], attempt)
         self._forget(local)
-        replicas = self._start(local.path, plans, attempt)
+        replicas = self._start(local.path, plans)
         restarted = LocalHandle(local.trial_dir, self._boot_id, attempt, True, replicas)
         return self._record(restarted, plans)
 
     def _stop(self, local: LocalHandle, grace_seconds: float) -> None:
-        """Stop every replica's process group; pids of an earlier boot name nothing of ours."""
-        if local.boot_id == self._boot_id:
-            processes.stop_groups([r.group for r in local.replicas], grace_seconds)
+        """Stop every replica's process group and wait until its supervisor has recorded how
+        it ended; pids of an earlier boot name nothing of ours."""
+        if local.boot_id != self._boot_id:
+            return
+        processes.stop_groups([r.group for r in local.replicas], grace_seconds)
+        deadline = time.monotonic() + RECORD_SECONDS
+        for record in local.replicas:  # an ended replica is a zombie until its status is logged
+            while processes.exists(*record.group) and time.monotonic() < deadline:
+                self._spawner.drain()
+                if self._spawner.exit_code(*record.group) is not None:
+                    break
+                time.sleep(0.002)
 
     def _forget(self, local: LocalHandle) -> None:
         self._read_at.pop(local.trial_dir, None)
         for record in local.replicas:
             self._watcher.discard(record.pid)
-        processes.forget(r.group for r in local.replicas)
+        self._spawner.forget(r.group for r in local.replicas)
 
     # -- cancel, logs, wait --------------------------------------------------------------------
 
@@ -296,8 +309,15 @@ class LocalExecutor(Executor):
 
     def wait(self, timeout: float) -> None:
         """Block until a replica launched or polled here exits, or ``timeout`` seconds pass."""
-        self._watcher.wait(timeout)
+        self._spawner.drain()
+        if self._spawner.has_unseen_exits():
+            return
+        fd = self._spawner.fileno()
+        self._watcher.wait(timeout, () if fd is None else (fd,))
+        self._spawner.drain()
 
     def close(self) -> None:
-        """Close the pidfds; the trials keep running and can be polled by another executor."""
+        """Close the pidfds and the supervisor's pipes; the trials keep running (the supervisor
+        stays until they end) and can be polled by another executor."""
         self._watcher.close()
+        self._spawner.close()

@@ -1,10 +1,10 @@
 """How a local trial is doing: each replica's state, the trial's verdict, and its new reports.
 
-A replica has ended when its status file holds its exit status (written by the wrapper in
-:mod:`tuneyard.runtime.local`). Otherwise it runs while its process ``(pid, start)`` exists; when
-the process is gone without a status, the exit code is known only if it was a child of this
-engine process (its wrapper was killed too); else the replica *vanished* — it ended while the
-engine was down, or the machine restarted — and its status is unknown.
+A replica's status comes from its supervisor (:mod:`tuneyard.runtime.supervisor`): as a message
+to the engine that started it, and as a line of the job's exits log, written before the replica
+is reaped. So while the process ``(pid, start)`` exists (a zombie too) it counts as running;
+once it is gone its line is in the log, unless its supervisor was killed as well: then the
+replica *vanished* and its status is unknown. After a reboot only the log counts.
 
 The verdict follows Vertex: the trial ends when the primary replica (``workerpool0-0``) exits, with
 its status (a worker that fails only after the primary exited 0 does not undo that: stopping the
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from tuneyard.runtime import metrics, processes
 from tuneyard.runtime.base import MetricReport
-from tuneyard.runtime.trialdir import LocalHandle, ReplicaRecord, last_lines
+from tuneyard.runtime.trialdir import LocalHandle, ReplicaRecord, last_lines, read_exit
 
 HOLD_BACK_SECONDS = 0.25
 """Reports this recent wait for the next poll while the trial runs (never once it ended).
@@ -53,31 +53,16 @@ class ReplicaState:
         return not self.running and (self.vanished or self.exit_code != 0)
 
 
-def _read_status(path: str) -> int | None:
-    try:
-        with open(path) as file:
-            text = file.read().strip()
-    except FileNotFoundError:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return None  # created but not yet written: the wrapper is writing it right now
-
-
-def replica_state(record: ReplicaRecord, *, same_boot: bool) -> ReplicaState:
-    """The state of one replica from its status file and ``/proc``."""
-    code = _read_status(record.status)
-    if code is None:
-        if same_boot and processes.is_running(record.pid, record.start):
-            return ReplicaState(record.name, record.pid, True, same_boot=same_boot)
-        # The file is written before the process exits: read it again now that it is gone.
-        code = _read_status(record.status)
-    if code is not None:
-        return ReplicaState(record.name, record.pid, False, code, same_boot=same_boot)
-    code = processes.child_exit_code(record.pid, record.start) if same_boot else None
-    if code is not None:
-        return ReplicaState(record.name, record.pid, False, code, same_boot=same_boot)
+def replica_state(
+    record: ReplicaRecord, *, same_boot: bool, exit_code: int | None = None
+) -> ReplicaState:
+    """The state of one replica; ``exit_code`` is its status when the engine already has it."""
+    if exit_code is None and same_boot and processes.exists(record.pid, record.start):
+        return ReplicaState(record.name, record.pid, True, same_boot=same_boot)
+    if exit_code is None:
+        exit_code = read_exit(record.exits, record.pid, record.start)
+    if exit_code is not None:
+        return ReplicaState(record.name, record.pid, False, exit_code, same_boot=same_boot)
     return ReplicaState(record.name, record.pid, False, None, vanished=True, same_boot=same_boot)
 
 
@@ -117,8 +102,8 @@ def failure_message(state: ReplicaState, record: ReplicaRecord, *, restarts: int
         head = f"{state.name} (pid {state.pid}) was lost when the machine restarted"
     elif state.vanished or code is None:
         head = (
-            f"{state.name} (pid {state.pid}) vanished while the engine was down; "
-            "its exit status was not recorded"
+            f"{state.name} (pid {state.pid}) vanished: it ended while neither the engine nor its "
+            "supervisor watched it, and its exit status was not recorded"
         )
     elif code > 128 and _signal_name(code - 128):
         head = f"{state.name} was killed by {_signal_name(code - 128)} (exit status {code})"

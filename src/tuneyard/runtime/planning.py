@@ -20,6 +20,10 @@ from tuneyard.runtime import contract, packages, storage
 from tuneyard.runtime.base import TrialLaunch
 from tuneyard.runtime.trialdir import ReplicaPlan
 
+TRIAL_DIR_VARIABLE = "TUNEYARD_TRIAL_DIR"
+"""Set to the trial folder in every replica's environment: the processes of a trial (and their
+children, which inherit it) are found by it even when no handle of theirs was kept."""
+
 
 def output_base(job: HyperparameterTuningJob, job_folder: Path) -> Path:
     """The local ``baseOutputDirectory``, or ``<job folder>/trials`` when the job has none, so
@@ -124,6 +128,7 @@ def plan_trial(
             dirs=dirs,
             job_spec=job_spec,
         )
+        env[TRIAL_DIR_VARIABLE] = str(folder)  # after the pool's env: it cannot be moved
         python = pythons.get(pool)
         if python is not None:  # `python` and `pip` in the trainer's subprocesses are the env's
             env_bin = os.path.dirname(python)
@@ -131,7 +136,7 @@ def plan_trial(
             env["PATH"] = env_bin + os.pathsep + env.get("PATH", os.environ.get("PATH", ""))
         argv = contract.replica_argv(spec.worker_pool_specs[pool], hp_args, package_python=python)
         if "/" not in argv[0]:
-            # Resolved here so that the wrapper shell executes it and never runs a builtin.
+            # Resolved on the replica's own PATH (the supervisor's may differ).
             search = env.get("PATH", os.environ.get("PATH", os.defpath))
             argv[0] = shutil.which(argv[0], path=search) or argv[0]
         cwd = folder / name

@@ -82,6 +82,13 @@ def started_as(stat: ProcStat, start: int) -> bool:
     return 0 <= stat.start - start <= START_SLACK_TICKS
 
 
+def exists(pid: int, start: int) -> bool:
+    """True until the process ``(pid, start)`` has been reaped (a zombie exists: its parent has
+    not collected its status yet)."""
+    stat = proc_stat(pid)
+    return stat is not None and started_as(stat, start)
+
+
 def is_running(pid: int, start: int) -> bool:
     """True while the process ``(pid, start)`` exists and is not a zombie."""
     stat = proc_stat(pid)
@@ -167,6 +174,32 @@ def group_members(pgid: int, leader_start: int) -> list[int]:
     return members
 
 
+def groups_with_env(name: str, value: str) -> list[tuple[int, int]]:
+    """``(pgid, leader_start)`` of every process group with a process whose environment (as it
+    was when the process started its program) sets ``name`` to ``value``; never this process's
+    own group. Reads every process's ``/proc/<pid>/environ`` (those of other users are
+    unreadable and skipped)."""
+    needle = f"\0{name}={value}\0".encode()
+    starts: dict[int, int] = {}
+    own = os.getpgrp()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as file:
+                environ = b"\0" + file.read()
+        except OSError:
+            continue
+        stat = proc_stat(int(entry.name))
+        if needle in environ and stat is not None and stat.running and stat.pgid != own:
+            starts[stat.pgid] = min(stat.start, starts.get(stat.pgid, stat.start))
+    groups = []
+    for pgid, start in starts.items():
+        leader = proc_stat(pgid)  # the leader started first, if it still exists
+        groups.append((pgid, leader.start if leader and leader.start <= start else start))
+    return groups
+
+
 def signal_group(pgid: int, leader_start: int, signum: int) -> bool:
     """Send ``signum`` to the group if anything of it still runs; True if it was sent."""
     if not group_members(pgid, leader_start):
@@ -239,7 +272,7 @@ class ExitWatcher:
             try:
                 self._fds[pid] = os.pidfd_open(pid)
             except ProcessLookupError:
-                pass  # already gone: the next poll reads its status file
+                pass  # already gone: the next poll finds how it ended
             except OSError:  # ENOSYS on kernels before 5.3
                 self._pidfd = False
         if not child and not is_running(pid, start):  # after opening: the fd is the right one
@@ -264,28 +297,27 @@ class ExitWatcher:
         if fd is not None:
             os.close(fd)
 
-    def wait(self, timeout: float) -> None:
-        """Block until a watched process exits (or exited since the last call) or ``timeout``."""
+    def wait(self, timeout: float, also: Sequence[int] = ()) -> None:
+        """Block until a watched process exits (or exited since the last call), one of the
+        file descriptors ``also`` becomes readable, or ``timeout`` passes."""
         reap()
         if self._pending:
             self._pending = False
             return
         waiting = {fd: pid for pid, fd in self._fds.items() if pid not in self._fired}
-        if self._pidfd and waiting:
+        if self._pidfd or not self._starts:
             poller = select.poll()
-            for fd in waiting:
+            for fd in (*waiting, *also):
                 poller.register(fd, select.POLLIN)
             for fd, _ in poller.poll(max(timeout, 0.0) * 1000):
-                self._fired.add(waiting[fd])
+                if fd in waiting:
+                    self._fired.add(waiting[fd])
         else:
-            self._wait_by_proc(timeout)
+            self._wait_by_proc(timeout, also)
         reap()
 
-    def _wait_by_proc(self, timeout: float) -> None:
+    def _wait_by_proc(self, timeout: float, also: Sequence[int]) -> None:
         deadline = time.monotonic() + timeout
-        if not self._starts:
-            time.sleep(max(timeout, 0.0))
-            return
         while True:
             ended = [
                 p for p, s in self._starts.items() if p not in self._fired and not is_running(p, s)
@@ -293,9 +325,9 @@ class ExitWatcher:
             if ended:
                 self._fired.update(ended)
                 return
-            if time.monotonic() >= deadline:
+            left = deadline - time.monotonic()
+            if left <= 0 or select.select(also, [], [], min(0.005, left))[0]:
                 return
-            time.sleep(min(0.005, max(deadline - time.monotonic(), 0)))
 
     def close(self) -> None:
         """Close every pidfd."""

@@ -3,15 +3,17 @@
 One folder per trial holds everything, flat, because on this machine every file or folder created
 costs a fraction of a millisecond and a trial must start fast::
 
-    $TUNEYARD_HOME/jobs/<project>/<location>/<job_id>/trials/<trial_id>/
-        trial.json                    the launch plan (each replica's command and contract
-                                      environment, read again to restart the replicas) and the
-                                      latest handle, to stop a stale launch of the trial (0600)
+    $TUNEYARD_HOME/jobs/<project>/<location>/<job_id>/
+      exits.log                       ``pid start status`` of each ended replica of the job,
+                                      appended by the supervisor (:mod:`.supervisor`)
+      trials/<trial_id>/
+        trial.json                    with ``restartJobOnWorkerRestart`` only: the launch plan
+                                      (each replica's command and contract environment, read
+                                      again to restart the replicas) and the latest handle (0600)
         workerpool0-0/                the replica's working directory
         workerpool0-0.stdout          its output, appended across restarts
         workerpool0-0.stderr
         workerpool0-0.metrics         its CLOUD_ML_HP_METRIC_FILE
-        workerpool0-0.status.<n>      its exit status in attempt n, written when its command ends
         cancelled                     present once the trial was cancelled
         model/ checkpoints/ logs/     AIP_*_DIR, when the job has no baseOutputDirectory
                                       (the base is then the ``trials`` folder)
@@ -35,7 +37,10 @@ from tuneyard.model import parse_job_name
 from tuneyard.runtime.base import TrialHandle
 
 HANDLE_KIND = "local"
-HANDLE_VERSION = 1
+HANDLE_VERSION = 2
+"""Version 1 (until 0.1) named the exits file ``status``: a file per replica holding only its
+status, written by a shell wrapper; such handles are still read."""
+EXITS_FILE = "exits.log"
 
 
 def job_dir(job_name: str) -> Path:
@@ -94,9 +99,28 @@ def load_trial(folder: Path) -> tuple[list[ReplicaPlan], TrialHandle]:
         raise ValueError(f"malformed {folder / TRIAL_FILE}: {error}") from error
 
 
-def status_path(folder: Path, name: str, attempt: int) -> str:
-    """Where the wrapper of replica ``name`` writes its exit status in ``attempt``."""
-    return f"{folder}/{name}.status.{attempt}"
+def exits_path(trial_folder: Path) -> str:
+    """The job's exits log, where the supervisor records how each replica ended."""
+    return str(trial_folder.parent.parent / EXITS_FILE)
+
+
+def read_exit(path: str, pid: int, start: int) -> int | None:
+    """The status recorded in the exits log ``path`` for ``(pid, start)``, if any (a version 1
+    status file holds the one replica's status alone)."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError:
+        return None
+    fields = data.split()
+    if len(fields) == 1 and fields[0].isdigit():
+        return int(fields[0])
+    key = b"%d %d " % (pid, start)
+    code = None
+    for line in data.splitlines():
+        if line.startswith(key) and line[len(key) :].isdigit():
+            code = int(line[len(key) :])
+    return code
 
 
 @dataclass(frozen=True)
@@ -106,7 +130,7 @@ class ReplicaRecord:
     name: str
     pid: int
     start: int  # clock ticks since boot, from /proc/<pid>/stat: guards against pid reuse
-    status: str
+    exits: str  # the exits log (exits_path)
     metrics: str
     stdout: str
     stderr: str
@@ -151,7 +175,8 @@ class LocalHandle:
         Raises:
             InvalidArgument: not a handle of the local executor, or malformed.
         """
-        if handle.get("executor") != HANDLE_KIND or handle.get("version") != HANDLE_VERSION:
+        version = handle.get("version")
+        if handle.get("executor") != HANDLE_KIND or version not in (1, HANDLE_VERSION):
             raise InvalidArgument(
                 f"not a local executor handle (executor={handle.get('executor')!r}, "
                 f"version={handle.get('version')!r})"
@@ -160,7 +185,11 @@ class LocalHandle:
             data: dict[str, Any] = {
                 k: v for k, v in handle.items() if k not in ("executor", "version")
             }
-            replicas = tuple(ReplicaRecord(**item) for item in data.pop("replicas"))
+            items = [dict(item) for item in data.pop("replicas")]
+            if version == 1:
+                for item in items:
+                    item["exits"] = item.pop("status")
+            replicas = tuple(ReplicaRecord(**item) for item in items)
             return cls(replicas=replicas, **data)
         except (KeyError, TypeError) as error:
             raise InvalidArgument(f"malformed local executor handle: {error}") from error

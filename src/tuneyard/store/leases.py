@@ -23,10 +23,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import exists, literal, or_, select, text, update
+from sqlalchemy import bindparam, exists, literal, literal_column, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from tuneyard.errors import FailedPrecondition, InvalidArgument
 from tuneyard.model import JobState, job_name
@@ -37,9 +38,20 @@ from tuneyard.store.session import Sessions
 #: Longest owner id a lease row holds.
 MAX_OWNER_LENGTH = 128
 
-_NOW = {
-    "postgresql": text("SELECT extract(epoch FROM clock_timestamp())"),
-    "sqlite": text("SELECT (julianday('now') - 2440587.5) * 86400.0"),
+_NOW_SQL = {
+    "postgresql": "extract(epoch FROM clock_timestamp())",
+    "sqlite": "(julianday('now') - 2440587.5) * 86400.0",
+}
+_NOW = {dialect: text(f"SELECT {sql}") for dialect, sql in _NOW_SQL.items()}
+_NOW_COLUMN: dict[str, ColumnElement[float]] = {
+    dialect: literal_column(f"({sql})") for dialect, sql in _NOW_SQL.items()
+}
+
+_HELD = {  # built once: building a statement costs more than running it on SQLite
+    dialect: select(JobLeaseRow.expires > now)
+    .where(JobLeaseRow.job_id == bindparam("b_job"), JobLeaseRow.owner == bindparam("b_owner"))
+    .with_for_update(read=True)
+    for dialect, now in _NOW_COLUMN.items()
 }
 
 
@@ -63,12 +75,8 @@ def require_lease(db: Session | Connection, job_id: int, owner: str, name: str) 
     transactions lock the whole database): no other server can take the job over meanwhile,
     since claims skip locked rows.
     """
-    expires = db.scalar(
-        select(JobLeaseRow.expires)
-        .where(JobLeaseRow.job_id == job_id, JobLeaseRow.owner == owner)
-        .with_for_update(read=True)
-    )
-    if expires is None or expires <= database_now(db):
+    held = db.scalar(_HELD[_dialect(db)], {"b_job": job_id, "b_owner": owner})
+    if not held:
         raise LeaseLost(
             f"job {name}: server {owner!r} does not hold the job's lease (it expired or "
             "another server took the job over), so it must not start trials of it"
