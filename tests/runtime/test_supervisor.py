@@ -38,7 +38,7 @@ def exit_of(spawner: Spawner, pid: int, start: int) -> int:
 def quiet(spawner: Spawner, argv: list[str], exits: Path, cwd: str = "/") -> tuple[int, int]:
     """Start ``argv`` with this process's environment and no output."""
     return spawner.spawn(
-        argv, cwd=cwd, env=dict(os.environ), stdout=os.devnull, stderr=os.devnull, exits=str(exits)
+        argv, cwd=cwd, extra_env={}, stdout=os.devnull, stderr=os.devnull, exits=str(exits)
     )
 
 
@@ -50,28 +50,39 @@ def stat_fields(pid: int) -> list[bytes]:
 def test_a_process_runs_in_its_own_session_with_its_env_cwd_and_output(
     spawner: Spawner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TY_KEPT", "kept")
+    monkeypatch.setenv("TY_KEPT", "before")
     monkeypatch.setenv("TY_DROPPED", "dropped")
     script = (
         "import os, sys; print(os.getcwd(), os.getpgrp() == os.getpid() == os.getsid(0), "
         "os.environ.get('TY_KEPT'), os.environ.get('TY_DROPPED'), os.environ['TY_SET']); "
         "print('to stderr', file=sys.stderr); sys.exit(3)"
     )
-    env = {k: v for k, v in os.environ.items() if k != "TY_DROPPED"}
     (tmp_path / "out").write_text("earlier\n")
-    pid, start = spawner.spawn(
-        [sys.executable, "-c", script],
-        cwd=str(tmp_path),
-        env={**env, "TY_SET": "set"},
-        stdout=str(tmp_path / "out"),
-        stderr=str(tmp_path / "err"),
-        exits=str(tmp_path / "exits.log"),
+
+    def start(value: str) -> tuple[int, int]:
+        return spawner.spawn(
+            [sys.executable, "-c", script],
+            cwd=str(tmp_path),
+            extra_env={"TY_SET": value},
+            stdout=str(tmp_path / "out"),
+            stderr=str(tmp_path / "err"),
+            exits=str(tmp_path / "exits.log"),
+        )
+
+    first = start("one")  # the supervisor starts with this environment
+    assert exit_of(spawner, *first) == 3
+    monkeypatch.setenv("TY_KEPT", "after")  # the engine's environment changes afterwards
+    monkeypatch.delenv("TY_DROPPED")
+    second = start("two")
+    assert exit_of(spawner, *second) == 3
+    assert (tmp_path / "out").read_text() == (
+        f"earlier\n{tmp_path} True before dropped one\n{tmp_path} True after None two\n"
     )
-    assert exit_of(spawner, pid, start) == 3
-    assert (tmp_path / "out").read_text() == f"earlier\n{tmp_path} True kept None set\n"
-    assert (tmp_path / "err").read_text() == "to stderr\n"
-    assert (tmp_path / "exits.log").read_text() == f"{pid} {start} 3\n"
-    assert not spawner.running(pid, start)
+    assert (tmp_path / "err").read_text() == "to stderr\n" * 2
+    assert (tmp_path / "exits.log").read_text() == "".join(
+        f"{p} {s} 3\n" for p, s in (first, second)
+    )
+    assert not spawner.running(*second)
 
 
 def test_death_by_a_signal_is_128_plus_its_number(spawner: Spawner, tmp_path: Path) -> None:

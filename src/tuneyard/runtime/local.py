@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -128,7 +127,7 @@ class LocalExecutor(Executor):
                 pid, start = self._spawner.spawn(
                     plan.argv,
                     cwd=plan.cwd,
-                    env={**os.environ, **plan.env},
+                    extra_env=plan.env,
                     stdout=plan.stdout,
                     stderr=plan.stderr,
                     exits=exits,

@@ -259,12 +259,8 @@ class ExitWatcher:
         self._pending = False
         self._pidfd = hasattr(os, "pidfd_open")
 
-    def watch(self, pid: int, start: int, *, child: bool = False) -> None:
-        """Wake :meth:`wait` when ``(pid, start)`` exits (at once if it already has).
-
-        ``child`` says ``pid`` is an unreaped child of this process, so it cannot be another
-        process and need not be checked in ``/proc``.
-        """
+    def watch(self, pid: int, start: int) -> None:
+        """Wake :meth:`wait` when ``(pid, start)`` exits (at once if it already has)."""
         if pid in self._starts:
             return
         self._starts[pid] = start
@@ -275,7 +271,7 @@ class ExitWatcher:
                 pass  # already gone: the next poll finds how it ended
             except OSError:  # ENOSYS on kernels before 5.3
                 self._pidfd = False
-        if not child and not is_running(pid, start):  # after opening: the fd is the right one
+        if not is_running(pid, start):  # after opening: the fd is the right one
             self._fired.add(pid)
             self._pending = True
 

@@ -38,6 +38,7 @@ class _Pipes:
 
     def __init__(self, requests: int, messages: int, env: dict[str, str]) -> None:
         self.requests, self.messages, self.env = requests, messages, env
+        self.environ = _environ_state()  # os.environ as the supervisor got it
         self.pid = 0
         self._finalizer = weakref.finalize(self, _close, (requests, messages))
 
@@ -75,13 +76,14 @@ class Spawner:
         argv: Sequence[str],
         *,
         cwd: str,
-        env: Mapping[str, str],
+        extra_env: Mapping[str, str],
         stdout: str,
         stderr: str,
         exits: str,
     ) -> tuple[int, int]:
-        """Start ``argv`` in ``cwd`` with ``env``, output appended to ``stdout`` and ``stderr``;
-        its ``(pid, start)``. Its status is appended to ``exits`` when it ends.
+        """Start ``argv`` in ``cwd`` with this process's environment and ``extra_env`` on top,
+        output appended to ``stdout`` and ``stderr``; its ``(pid, start)``. Its status is
+        appended to ``exits`` when it ends.
 
         Raises:
             OSError: it could not be started (no such program, not executable, no such cwd),
@@ -91,11 +93,16 @@ class Spawner:
             for tries_left in (1, 0):
                 pipes = self._ensure()
                 base = pipes.env  # the supervisor's own environment: only changes are sent
+                if pipes.environ is not None and _environ_state() == pipes.environ:
+                    env, unset = dict(extra_env), []  # os.environ is as the supervisor got it
+                else:
+                    env = {**os.environ, **extra_env}
+                    unset = [k for k in base if k not in env]
                 request = {
                     "argv": list(argv),
                     "cwd": cwd,
                     "env": {k: v for k, v in env.items() if base.get(k) != v},
-                    "unset": [k for k in base if k not in env],
+                    "unset": unset,
                     "stdout": stdout,
                     "stderr": stderr,
                     "exits": exits,
@@ -244,6 +251,13 @@ class Spawner:
                 self._pipes.close()
                 self._pipes = None
             self._live.clear()
+
+
+def _environ_state() -> dict[bytes, bytes] | None:
+    """A copy of what ``os.environ`` holds, compared in one C call (decoding every variable
+    costs a fifth of a millisecond per launch); None where the mapping is not CPython's."""
+    data = getattr(os.environ, "_data", None)
+    return dict(data) if isinstance(data, dict) else None
 
 
 def _write_all(fd: int, data: bytes) -> None:
