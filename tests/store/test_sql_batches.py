@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.store.jobs import small_job
-from tuneyard.errors import NotFound
+from tuneyard.errors import NotFound, TuneyardError
 from tuneyard.model import Measurement, MeasurementMetric, TrialState
 from tuneyard.store import SqlStore, open_store
 
@@ -50,6 +50,38 @@ def test_changes_in_one_block_commit_together(store: SqlStore) -> None:
     assert records[1].runtime == {"since": 1.0}
     assert records[2].trial == added and records[2].runtime == {"handle": {"pid": 7}, "since": 0.0}
     assert store.add_trial(job.name, {"lr": 0.5}).id == "5"
+
+
+def test_an_end_built_from_the_known_trial_reads_as_stored(store: SqlStore) -> None:
+    job = store.create_job("p", "l", small_job())
+    trial = store.add_trial(job.name, {"lr": 0.1})
+    store.add_measurements(job.name, trial.id, [_measurement(1, 0.5)])
+    (known,) = store.trial_records(job.name)
+    with store.write_trials(job.name) as writer:
+        ended = writer.finish_trial(
+            trial.id,
+            TrialState.SUCCEEDED,
+            final_measurement=_measurement(2, 0.9),
+            measurements=[_measurement(2, 0.9)],
+            known=known.trial,
+        )
+    (record,) = store.trial_records(job.name)
+    assert record.trial == ended  # what was built equals what reads back
+    assert ended.measurements == [_measurement(1, 0.5), _measurement(2, 0.9)]
+    assert ended.state == TrialState.SUCCEEDED and ended.end_time is not None
+
+
+def test_an_end_from_a_stale_known_trial_rolls_the_block_back(store: SqlStore) -> None:
+    job = store.create_job("p", "l", small_job())
+    trial = store.add_trial(job.name, {"lr": 0.1})
+    store.add_measurements(job.name, trial.id, [_measurement(1, 0.5)])  # not in ``trial``
+    with pytest.raises(TuneyardError), store.write_trials(job.name) as writer:
+        writer.finish_trial(
+            trial.id, TrialState.SUCCEEDED, measurements=[_measurement(2, 0.9)], known=trial
+        )
+    (record,) = store.trial_records(job.name)
+    assert record.trial.state == TrialState.ACTIVE
+    assert record.trial.measurements == [_measurement(1, 0.5)]
 
 
 def test_a_block_that_raises_leaves_nothing(store: SqlStore) -> None:

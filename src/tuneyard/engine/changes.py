@@ -136,6 +136,7 @@ def end_trial(
             failed=failed,
             measurements=new,
             runtime=runtime,
+            known=trial,
         )
         return TrialRecord(stored, failed=failed, runtime=runtime or {})
 

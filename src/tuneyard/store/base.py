@@ -94,10 +94,16 @@ class TrialWriter(abc.ABC):
         failed: bool = False,
         measurements: Sequence[Measurement] = (),
         runtime: dict[str, Any] | None = None,
+        known: Trial | None = None,
     ) -> Trial:
         """End a trial: its state (SUCCEEDED or INFEASIBLE, else ``InvalidArgument``), final
         measurement, end_time now; ``measurements`` (its last reports) are appended and
-        ``runtime`` replaced with it. Returns the ended trial with all its measurements."""
+        ``runtime`` replaced with it. Returns the ended trial with all its measurements.
+
+        ``known`` is the trial as the caller knows it is stored (the one writer of the job's
+        trials, under its lease): the trial is then not read back, and the new measurements
+        are numbered after ``known``'s (if more are stored, appending them fails on their key
+        and the block rolls back)."""
 
 
 class Store(abc.ABC):

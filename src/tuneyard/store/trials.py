@@ -240,6 +240,7 @@ class SqlTrialWriter(TrialWriter):
         failed: bool = False,
         measurements: Sequence[Measurement] = (),
         runtime: dict[str, Any] | None = None,
+        known: Trial | None = None,
     ) -> Trial:
         if state not in _FINAL_TRIAL_STATES:
             raise InvalidArgument(f"a trial ends SUCCEEDED or INFEASIBLE, not {state.name}")
@@ -255,6 +256,20 @@ class SqlTrialWriter(TrialWriter):
         }
         if runtime is not None:
             columns["runtime"] = dict(runtime)
+        if known is not None:  # nothing to read back: two statements instead of three
+            self._set(trial_id, key, **columns)
+            added = self._append(key, len(known.measurements) + 1, measurements)
+            end = {
+                "final_measurement": final_measurement,
+                "measurements": [*known.measurements, *added],
+            }
+            update = {
+                **end,
+                "state": state,
+                "infeasible_reason": infeasible_reason,
+                "end_time": columns["end_time"],
+            }
+            return known.model_copy(update=update)
         ended: Row[Any] | None = self._connection.execute(_END_TRIAL, {**key, **columns}).first()
         if ended is None:
             raise self._no_trial(trial_id)
