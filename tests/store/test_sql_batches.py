@@ -10,7 +10,7 @@ import pytest
 
 from tests.store.jobs import small_job
 from tuneyard.errors import NotFound, TuneyardError
-from tuneyard.model import Measurement, MeasurementMetric, TrialState
+from tuneyard.model import JobState, Measurement, MeasurementMetric, TrialState
 from tuneyard.store import SqlStore, open_store
 
 
@@ -165,6 +165,27 @@ def test_job_records_reads_the_job_and_the_trials_after_an_id(store: SqlStore) -
     assert everything is not None
     assert [r.trial for r in everything] == store.get_job(job.name).trials
     assert store.job_records(job.name, after=3).records == []
+
+
+def test_job_records_sees_every_change_to_the_job_by_anyone(
+    store: SqlStore, store_url: str
+) -> None:
+    job = store.create_job("p", "l", small_job())
+    first = store.job_records(job.name).job
+    assert first == store.get_job(job.name, with_trials=False)
+    assert store.job_records(job.name).job is first  # unchanged: not built again
+    store.add_trial(job.name, {"lr": 0.1})  # trials change the job's counters only
+    assert store.job_records(job.name).job is first
+    with open_store(store_url) as other:  # another process sharing the database
+        other.set_job_state(job.name, JobState.JOB_STATE_RUNNING)
+        running = store.job_records(job.name).job
+        assert running.state == JobState.JOB_STATE_RUNNING
+        assert running == other.get_job(job.name, with_trials=False)
+        other.set_job_state(job.name, JobState.JOB_STATE_CANCELLING)
+    assert store.job_records(job.name).job.state == JobState.JOB_STATE_CANCELLING
+    store.delete_job(job.name)
+    with pytest.raises(NotFound):
+        store.job_records(job.name)
 
 
 def test_every_block_that_changes_trials_bumps_the_revision_once(store: SqlStore) -> None:

@@ -56,6 +56,7 @@ class _Supervisor:
     def __init__(self) -> None:
         self.children: dict[int, tuple[int, str]] = {}  # pid -> (start, exits file)
         self.logs: dict[str, int] = {}
+        self.environ = dict(os.environ)  # never changes here: decoded once
 
     def start(self, request: dict[str, Any]) -> dict[str, Any]:
         argv = [str(a) for a in request["argv"]]
@@ -65,7 +66,7 @@ class _Supervisor:
             (os.POSIX_SPAWN_OPEN, 1, request["stdout"], create, 0o644),
             (os.POSIX_SPAWN_OPEN, 2, request["stderr"], create, 0o644),
         ]
-        env = {**os.environ, **request["env"]}
+        env = {**self.environ, **request["env"]}
         for name in request["unset"]:
             env.pop(name, None)
         path = argv[0] if "/" in argv[0] else shutil.which(argv[0], path=env.get("PATH"))

@@ -22,6 +22,7 @@ from tuneyard.errors import FailedPrecondition, NotFound
 from tuneyard.model import HyperparameterTuningJob, JobState, Operation, Status
 from tuneyard.store import convert, leases, rows, trials
 from tuneyard.store.base import JobRecords, Store, TrialRecord, TrialWriter
+from tuneyard.store.jobcache import JobCache
 from tuneyard.store.schema import JobRow, OperationRow
 from tuneyard.store.session import Sessions
 
@@ -49,6 +50,7 @@ class SqlStore(leases.SqlLeases, Store):
 
     def __init__(self, engine: Engine) -> None:
         self._sessions = Sessions(engine)
+        self._jobs = JobCache()
 
     @property
     def engine(self) -> Engine:
@@ -180,11 +182,11 @@ class SqlStore(leases.SqlLeases, Store):
 
     def job_records(self, name: str, *, after: int = 0, known: int | None = None) -> JobRecords:
         with self._sessions.connection(write=False) as connection:
-            row = trials.read_job(connection, name)
+            row, job = self._jobs.read(connection, name)
             revision = row.trials_revision
             unchanged = known is not None and known == revision
             records = None if unchanged else trials.records_after(connection, row.id, after)
-            return JobRecords(convert.job_from_row(row), records, revision)
+            return JobRecords(job, records, revision)
 
     # -- operations -----------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ _THIS_JOB = (
     JOBS.c.location == bindparam("b_location"),
 )
 JOB = select(JOBS).where(*_THIS_JOB)
+JOB_HEAD = select(*(c for c in JOBS.c if c.name != "spec")).where(*_THIS_JOB)
 _JOB_EXISTS = select(JOBS.c.id).where(*_THIS_JOB)
 _LOCK_JOB = (
     select(JOBS.c.id, JOBS.c.next_trial_id, JOBS.c.trials_revision)
