@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import sys
 from collections.abc import Iterator
@@ -144,3 +145,34 @@ def test_a_killed_supervisor_is_replaced(spawner: Spawner, tmp_path: Path) -> No
     other, other_start = quiet(spawner, ["/bin/true"], exits)
     assert spawner.supervisor_pid not in (None, first)
     assert exit_of(spawner, other, other_start) == 0
+
+
+def test_a_start_after_the_supervisor_died_unnoticed_uses_a_new_one(
+    spawner: Spawner, tmp_path: Path
+) -> None:
+    exits = tmp_path / "exits.log"
+    quiet(spawner, ["/bin/true"], exits)
+    first = spawner.supervisor_pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: not running(first))
+    pid, start = quiet(spawner, ["/bin/true"], exits)  # no drain first: the request pipe broke
+    assert spawner.supervisor_pid not in (None, first)
+    assert exit_of(spawner, pid, start) == 0
+
+
+def test_the_exit_of_a_forgotten_process_is_not_waited_for(
+    spawner: Spawner, tmp_path: Path
+) -> None:
+    pid, start = quiet(spawner, ["/bin/sleep", "30"], tmp_path / "exits.log")
+    spawner.forget([(pid, start)])  # as when a trial's end was handled before its exit arrived
+    os.killpg(pid, signal.SIGKILL)
+    log = tmp_path / "exits.log"
+    wait_for(lambda: log.exists() and f"{pid} {start}" in log.read_text())
+    wait_for(lambda: (spawner.drain(), not (spawner.fileno() and select_readable(spawner)))[1])
+    assert spawner.exit_code(pid, start) is None and not spawner.has_unseen_exits()
+
+
+def select_readable(spawner: Spawner) -> bool:
+    fd = spawner.fileno()
+    return fd is not None and bool(select.select([fd], [], [], 0)[0])

@@ -109,11 +109,14 @@ class Spawner:
                 }
                 try:
                     _write_all(pipes.requests, (json.dumps(request) + "\n").encode())
-                    reply = self._reply(pipes)
-                    break
-                except (BrokenPipeError, SupervisorGone):
+                except BrokenPipeError:  # it had ended: nothing was started, start another
+                    self._lost(pipes)
                     if not tries_left:
                         raise
+                    continue
+                # Not retried past this point: a supervisor that dies now may have started it.
+                reply = self._reply(pipes)
+                break
             if "error" in reply:
                 raise OSError(str(reply["error"]))
             pid, start = (int(v) for v in reply["started"])
@@ -176,9 +179,10 @@ class Spawner:
             message = json.loads(line)
             if "exited" in message:
                 pid, start, code = (int(v) for v in message["exited"])
-                self._live.discard((pid, start))
-                self._exits[(pid, start)] = code
-                self._unseen.add((pid, start))
+                if (pid, start) in self._live:  # not forgotten meanwhile: someone will ask
+                    self._live.discard((pid, start))
+                    self._exits[(pid, start)] = code
+                    self._unseen.add((pid, start))
             elif "started" in message:  # live before its exit, which may follow on this read
                 self._live.add((int(message["started"][0]), int(message["started"][1])))
                 self._replies.append(message)
