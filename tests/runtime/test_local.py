@@ -291,6 +291,18 @@ def test_the_supervisor_records_exits_while_no_engine_runs(runner: Runner, tmp_p
     assert progress.message.startswith("workerpool0-0 was killed by signal 15 (SIGTERM)")
 
 
+def test_a_version_1_handle_reads_its_replica_s_status_file(runner: Runner, tmp_path: Path) -> None:
+    handle = runner.launch(make_job(["--exit-code=3"]), "1")
+    assert runner.run(handle)[0].exit_code == 3
+    status = tmp_path / "workerpool0-0.status.0"  # what the shell wrapper of version 1 wrote
+    status.write_text("5\n")
+    replicas = [{**r, "status": str(status)} for r in handle["replicas"]]
+    for replica in replicas:
+        del replica["exits"]
+    old = {**handle, "version": 1, "replicas": replicas}
+    assert runner.executor.poll(old, 0.0).exit_code == 5
+
+
 def test_after_a_reboot_recorded_statuses_count_and_the_rest_is_lost(
     runner: Runner, tmp_path: Path
 ) -> None:
