@@ -154,7 +154,7 @@ class LocalExecutor(Executor):
         try:  # a restartable trial's last handle; also a launch by a version before the marker
             old = LocalHandle.from_json(load_trial(folder)[1])
         except FileNotFoundError:
-            pass
+            pass  # not restartable, or never launched: the environment scan found what runs
         except (OSError, ValueError, TuneyardError) as error:  # never block a launch
             logger.warning("ignoring the unreadable %s: %s", folder / TRIAL_FILE, error)
         else:

@@ -212,7 +212,7 @@ class Spawner:
         with self._lock:
             pipes = self._pipes
             while pipes is not None and self._read(pipes):
-                pass
+                pass  # each read takes in one chunk; stop when the pipe is empty
 
     # -- queries -------------------------------------------------------------------------------
 

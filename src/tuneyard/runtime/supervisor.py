@@ -47,7 +47,7 @@ def _send(message: dict[str, Any]) -> None:
         while data:
             data = data[os.write(1, data) :]
     except BrokenPipeError:
-        pass
+        pass  # the engine has gone: the exits log still has the line
 
 
 class _Supervisor:
