@@ -166,13 +166,17 @@ def test_environment_and_output_folders(runner: Runner, home: Path) -> None:
     progress, _, _ = runner.run(runner.launch(job, "7", lr=0.5))
     assert progress.exit_code == 0, progress.message
     base = home.resolve() / "buckets" / "out-bucket" / "run" / "7"
-    seen = records(base / "model")["workerpool0-0"]["env"]
+    record = records(base / "model")["workerpool0-0"]
+    seen = record["env"]
     assert seen["CLOUD_ML_TRIAL_ID"] == "7"
     assert seen["CLOUD_ML_JOB_ID"] == "42"
     assert seen["AIP_MODEL_DIR"] == f"{base}/model/"
     assert seen["AIP_CHECKPOINT_DIR"] == f"{base}/checkpoints/"
     assert seen["AIP_TENSORBOARD_LOG_DIR"] == f"{base}/logs/"
-    assert (base / "checkpoints").is_dir() and (base / "logs").is_dir()
+    # Folders before the trial started; an ended trial keeps only those it wrote into.
+    assert record["folders"] == dict.fromkeys(
+        ("AIP_MODEL_DIR", "AIP_CHECKPOINT_DIR", "AIP_TENSORBOARD_LOG_DIR"), True
+    )
     assert seen["WHERE"] == f"trial 7 in {base}/model/"
     assert seen["LITERAL"] == "$(CLOUD_ML_TRIAL_ID)"
     assert seen["PYTHONUNBUFFERED"] == "0"  # the pool's env is applied last

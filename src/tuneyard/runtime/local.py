@@ -22,10 +22,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tuneyard.errors import FailedPrecondition, TuneyardError
-from tuneyard.runtime import processes
+from tuneyard.runtime import contract, processes
 from tuneyard.runtime.base import Executor, TrialHandle, TrialLaunch, TrialProgress
 from tuneyard.runtime.outcome import ReplicaState, decide, read_all_reports, replica_state
-from tuneyard.runtime.planning import TRIAL_DIR_VARIABLE, plan_trial
+from tuneyard.runtime.planning import TRIAL_DIR_VARIABLE, output_base, plan_trial
+from tuneyard.runtime.spares import Spares
 from tuneyard.runtime.spawner import Spawner
 from tuneyard.runtime.trialdir import (
     TRIAL_FILE,
@@ -96,6 +97,8 @@ class LocalExecutor(Executor):
         self._watcher = processes.ExitWatcher()  # replicas this executor did not start
         self._boot_id = processes.boot_id()
         self._read_at: dict[str, float] = {}  # trial folder -> when it was last read, running
+        self._spares = Spares()
+        self._outputs: dict[str, tuple[str, ...]] = {}  # trial folder -> its AIP_*_DIR folders
 
     # -- launch --------------------------------------------------------------------------------
 
@@ -106,7 +109,11 @@ class LocalExecutor(Executor):
         folder = trial_dir(job_folder, launch.trial_id)
         if folder.exists():
             self._clear_stale_launch(folder)
-        plans = plan_trial(launch, folder, job_folder)
+        plans = plan_trial(launch, folder, job_folder, spares=self._spares)
+        for plan in plans:
+            self._spares.take_file(job_folder, plan.stdout)
+            self._spares.take_file(job_folder, plan.stderr)
+        dirs = contract.output_dirs(output_base(job, job_folder), launch.trial_id)
         scheduling = job.trial_spec.scheduling
         handle = LocalHandle(
             trial_dir=str(folder),
@@ -117,6 +124,7 @@ class LocalExecutor(Executor):
         )
         # A trial that just started has nothing to read yet: its first read waits like a reread.
         self._read_at[handle.trial_dir] = time.monotonic()
+        self._outputs[handle.trial_dir] = (dirs.model, dirs.checkpoints, dirs.logs)
         return self._record(handle, plans)
 
     def _start(self, folder: Path, plans: Sequence[ReplicaPlan]) -> tuple[ReplicaRecord, ...]:
@@ -200,6 +208,7 @@ class LocalExecutor(Executor):
                 extra = {"restarts": local.attempt + 1, "restart_reason": verdict.message}
                 return TrialProgress(reports, lost_reports=lost, handle=restarted, extra=extra)
         self._forget(local)
+        self._recycle(local)
         extra = {"replicas": {s.name: s.exit_code for s in states}, "restarts": local.attempt}
         return TrialProgress(
             reports,
@@ -279,6 +288,15 @@ class LocalExecutor(Executor):
                     break
                 time.sleep(0.002)
 
+    def _recycle(self, local: LocalHandle) -> None:
+        """Keep what the ended trial left empty as spares of its job (see
+        :mod:`tuneyard.runtime.spares`): its output folders (when launched here), each
+        replica's working directory and log files."""
+        paths = [path.rstrip("/") for path in self._outputs.pop(local.trial_dir, ())]
+        for record in local.replicas:
+            paths += (f"{local.trial_dir}/{record.name}", record.stdout, record.stderr)
+        self._spares.give(local.path.parent.parent, paths)
+
     def _forget(self, local: LocalHandle) -> None:
         self._read_at.pop(local.trial_dir, None)
         for record in local.replicas:
@@ -295,6 +313,7 @@ class LocalExecutor(Executor):
             (local.path / "cancelled").touch()
         self._stop(local, grace_seconds)
         self._forget(local)
+        self._recycle(local)
 
     def read_logs(self, handle: TrialHandle, max_bytes: int = 65536) -> dict[str, str]:
         """Each replica's stdout tail followed by its stderr tail, ``max_bytes`` in all."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from tuneyard.model import HyperparameterTuningJob
 from tuneyard.runtime import contract, packages, storage
 from tuneyard.runtime.base import TrialLaunch
+from tuneyard.runtime.spares import Spares
 from tuneyard.runtime.trialdir import ReplicaPlan
 
 TRIAL_DIR_VARIABLE = "TUNEYARD_TRIAL_DIR"
@@ -80,6 +81,7 @@ def plan_trial(
     *,
     addresses: Mapping[int, Sequence[str]] | None = None,
     only: str | None = None,
+    spares: Spares | None = None,
 ) -> list[ReplicaPlan]:
     """The replicas of ``launch`` with their folders created, the primary first.
 
@@ -90,6 +92,7 @@ def plan_trial(
         addresses: ``host:port`` of every replica by pool, for ``CLUSTER_SPEC`` (default: free
             ports on 127.0.0.1, all replicas running here).
         only: plan just the replica of this name (one replica of a trial spread over machines).
+        spares: where to take the folders from before creating them (the job's spares).
 
     Raises:
         InvalidArgument: an unmappable output directory or package URI, or a pool with nothing
@@ -103,7 +106,8 @@ def plan_trial(
     # then one mkdir (on this machine a file system call costs up to a tenth of a millisecond).
     make_dir(folder)
     for path in (dirs.model, dirs.checkpoints, dirs.logs):
-        make_dir(path)
+        if spares is None or not spares.take_dir(job_folder, path.rstrip("/")):
+            make_dir(path)
     replicas = contract.replicas(spec)
     if only is not None:
         replicas = [r for r in replicas if contract.replica_name(*r) == only]
@@ -140,7 +144,8 @@ def plan_trial(
             search = env.get("PATH", os.environ.get("PATH", os.defpath))
             argv[0] = shutil.which(argv[0], path=search) or argv[0]
         cwd = folder / name
-        make_dir(cwd)
+        if spares is None or not spares.take_dir(job_folder, cwd):
+            make_dir(cwd)
         plans.append(
             ReplicaPlan(
                 name=name,

@@ -66,7 +66,16 @@ def main() -> int:
     if markers is not None:
         with open(markers / f"{name}.starts", "a") as starts:
             starts.write(f"{os.getpid()}\n")
-    record = {"argv": sys.argv[1:], "cwd": os.getcwd(), "env": env, "pid": os.getpid()}
+    outputs = ("AIP_MODEL_DIR", "AIP_CHECKPOINT_DIR", "AIP_TENSORBOARD_LOG_DIR")
+    record = {
+        "argv": sys.argv[1:],
+        "cwd": os.getcwd(),
+        "cwd_entries": sorted(os.listdir()),  # before the trainer writes anything there
+        "env": env,
+        "pid": os.getpid(),
+        "folders": {name: os.path.isdir(os.environ[name]) for name in outputs},
+        "outputs": {name: sorted(os.listdir(os.environ[name])) for name in outputs[1:]},
+    }
     Path(MODEL_DIR, f"{name}.json").write_text(json.dumps(record))
     Path("scratch.txt").write_text(name)  # in the working directory, as trainers do
     behaviour = args.primary if name == "workerpool0-0" else args.others
