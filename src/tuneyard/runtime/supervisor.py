@@ -13,8 +13,8 @@ Ctrl-C in the engine's terminal does not reach it). It speaks JSON lines over tw
   session and process group in ``cwd``, stdin from ``/dev/null`` and output appended to the two
   files, and answers ``{"started": [pid, start]}`` (``start`` as in
   :mod:`tuneyard.runtime.processes`) or ``{"error": "..."}``, in request order;
-- on its stdout, whenever a replica ends, ``{"exited": [pid, start, code]}`` (``128 + N`` when
-  signal ``N`` ended it).
+- on its stdout, whenever a replica has ended and been reaped, ``{"exited": [pid, start,
+  code]}`` (``128 + N`` when signal ``N`` ended it).
 
 Before it reaps an ended replica it appends ``pid start code`` to the replica's ``exits`` file
 (one per job), so an engine started later learns how replicas ended while no engine ran: a
@@ -84,8 +84,10 @@ class _Supervisor:
         return {"started": [pid, self.children[pid][0]]}
 
     def reap(self) -> None:
-        """Log and report every ended replica, then reap it (in that order: while its pid
-        exists, a reader of the log waits for the line)."""
+        """Log every ended replica, reap it, then report it (in that order: while its pid
+        exists, a reader of the log waits for the line; once the engine has the message, the
+        replica's process is gone, so stopping what is left of its group finds the group empty
+        in one system call instead of a zombie to look past)."""
         while True:
             try:
                 info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
@@ -98,8 +100,9 @@ class _Supervisor:
             start, exits = self.children.pop(pid, (0, ""))
             if exits:
                 self._log(exits, f"{pid} {start} {code}\n")
-                _send({"exited": [pid, start, code]})
             os.waitpid(pid, 0)
+            if exits:
+                _send({"exited": [pid, start, code]})
 
     def _log(self, path: str, line: str) -> None:
         fd = self.logs.get(path)
