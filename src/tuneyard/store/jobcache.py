@@ -13,11 +13,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
 from tuneyard.model import HyperparameterTuningJob
 from tuneyard.store import convert, rows
-from tuneyard.store.trials import JOB, JOB_HEAD, JOBS, job_params
+from tuneyard.store.trials import JOB, JOB_HEAD_ON_DRIVER, JOBS, job_params
 
 _COUNTERS = ("next_trial_id", "trials_revision")  # trial bookkeeping, not part of the job
 _KEY = tuple(c.name for c in JOBS.c if c.name not in ("spec", *_COUNTERS))
@@ -31,16 +31,19 @@ class JobCache:
         self._jobs: dict[int, tuple[tuple[Any, ...], HyperparameterTuningJob]] = {}
         self._lock = threading.Lock()
 
-    def read(self, connection: Connection, name: str) -> tuple[Row[Any], HyperparameterTuningJob]:
-        """The row of job ``name`` without its spec (its id and trial counters included), and
+    def read(
+        self, connection: Connection, name: str
+    ) -> tuple[dict[str, Any], HyperparameterTuningJob]:
+        """The columns of job ``name`` but its spec (its id and trial counters included), and
         the job (NotFound when there is none)."""
         params = job_params(name)
-        head = connection.execute(JOB_HEAD, params).first()
-        if head is None:
+        values = JOB_HEAD_ON_DRIVER.first(connection, params)
+        if values is None:
             raise rows.job_missing(name)
-        key = tuple(head._mapping[column] for column in _KEY)
+        head = dict(zip(JOB_HEAD_ON_DRIVER.names, values, strict=True))
+        key = tuple(head[column] for column in _KEY)
         with self._lock:
-            cached = self._jobs.get(head.id)
+            cached = self._jobs.get(head["id"])
         if cached is not None and cached[0] == key:
             return head, cached[1]
         row = connection.execute(JOB, params).first()
@@ -48,8 +51,8 @@ class JobCache:
             raise rows.job_missing(name)
         job = convert.job_from_row(row)
         with self._lock:
-            self._jobs.pop(head.id, None)
+            self._jobs.pop(head["id"], None)
             while len(self._jobs) >= self._size:
                 self._jobs.pop(next(iter(self._jobs)))
-            self._jobs[head.id] = (tuple(row._mapping[column] for column in _KEY), job)
-        return row, job
+            self._jobs[head["id"]] = (tuple(row._mapping[column] for column in _KEY), job)
+        return dict(row._mapping), job

@@ -32,6 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from tuneyard.errors import FailedPrecondition, InvalidArgument
 from tuneyard.model import JobState, job_name
 from tuneyard.store import rows
+from tuneyard.store.driver import DriverStatement
 from tuneyard.store.schema import JobLeaseRow, JobRow
 from tuneyard.store.session import Sessions
 
@@ -53,6 +54,7 @@ _HELD = {  # built once: building a statement costs more than running it on SQLi
     .with_for_update(read=True)
     for dialect, now in _NOW_COLUMN.items()
 }
+_HELD_ON_DRIVER = {dialect: DriverStatement(held) for dialect, held in _HELD.items()}
 
 
 class LeaseLost(FailedPrecondition):
@@ -75,7 +77,12 @@ def require_lease(db: Session | Connection, job_id: int, owner: str, name: str) 
     transactions lock the whole database): no other server can take the job over meanwhile,
     since claims skip locked rows.
     """
-    held = db.scalar(_HELD[_dialect(db)], {"b_job": job_id, "b_owner": owner})
+    values = {"b_job": job_id, "b_owner": owner}
+    if isinstance(db, Connection):  # the engine's pass: on the driver
+        row = _HELD_ON_DRIVER[_dialect(db)].first(db, values)
+        held = row is not None and row[0]
+    else:
+        held = db.scalar(_HELD[_dialect(db)], values)
     if not held:
         raise LeaseLost(
             f"job {name}: server {owner!r} does not hold the job's lease (it expired or "

@@ -183,9 +183,9 @@ class SqlStore(leases.SqlLeases, Store):
     def job_records(self, name: str, *, after: int = 0, known: int | None = None) -> JobRecords:
         with self._sessions.connection(write=False) as connection:
             row, job = self._jobs.read(connection, name)
-            revision = row.trials_revision
+            revision = row["trials_revision"]
             unchanged = known is not None and known == revision
-            records = None if unchanged else trials.records_after(connection, row.id, after)
+            records = None if unchanged else trials.records_after(connection, row["id"], after)
             return JobRecords(job, records, revision)
 
     # -- operations -----------------------------------------------------------------------

@@ -20,6 +20,7 @@ from tuneyard.errors import InvalidArgument, NotFound
 from tuneyard.model import Measurement, ParameterValue, Trial, TrialState
 from tuneyard.store import convert, rows
 from tuneyard.store.base import TrialRecord, TrialWriter
+from tuneyard.store.driver import DriverStatement
 from tuneyard.store.leases import require_lease
 from tuneyard.store.schema import Base
 
@@ -38,31 +39,37 @@ _THIS_JOB = (
 JOB = select(JOBS).where(*_THIS_JOB)
 JOB_HEAD = select(*(c for c in JOBS.c if c.name != "spec")).where(*_THIS_JOB)
 _JOB_EXISTS = select(JOBS.c.id).where(*_THIS_JOB)
-_LOCK_JOB = (
+# The engine's statements of every pass run on the driver (see :mod:`tuneyard.store.driver`).
+JOB_HEAD_ON_DRIVER = DriverStatement(JOB_HEAD)
+_LOCK_JOB = DriverStatement(
     select(JOBS.c.id, JOBS.c.next_trial_id, JOBS.c.trials_revision)
     .where(*_THIS_JOB)
     .with_for_update(key_share=True)
 )
-_SET_JOB_COUNTERS = update(JOBS).where(JOBS.c.id == bindparam("b_job"))
+_SET_JOB_COUNTERS = DriverStatement(update(JOBS).where(JOBS.c.id == bindparam("b_job")))
 
 _THIS_TRIAL = (
     _TRIALS.c.job_id == bindparam("b_job"),
     _TRIALS.c.trial_id == bindparam("b_trial"),
 )
-_ADD_TRIAL = insert(_TRIALS)
-_SET_TRIAL = update(_TRIALS).where(*_THIS_TRIAL)
+_ADD_TRIAL = DriverStatement(insert(_TRIALS))
+_SET_TRIAL = DriverStatement(update(_TRIALS).where(*_THIS_TRIAL))
 # What :func:`convert.trial_from_row` reads (not the runtime, which can be large).
-_END_TRIAL = _SET_TRIAL.returning(
-    *(
-        _TRIALS.c[column]
-        for column in (
-            "trial_id",
-            "state",
-            "parameters",
-            "final_measurement",
-            "start_time",
-            "end_time",
-            "infeasible_reason",
+_END_TRIAL = (
+    update(_TRIALS)
+    .where(*_THIS_TRIAL)
+    .returning(
+        *(
+            _TRIALS.c[column]
+            for column in (
+                "trial_id",
+                "state",
+                "parameters",
+                "final_measurement",
+                "start_time",
+                "end_time",
+                "infeasible_reason",
+            )
         )
     )
 )
@@ -87,7 +94,7 @@ _MEASUREMENTS_AFTER = (
     )
     .order_by(_MEASUREMENTS.c.trial_id, _MEASUREMENTS.c.seq)
 )
-_ADD_MEASUREMENTS = insert(_MEASUREMENTS)
+_ADD_MEASUREMENTS = DriverStatement(insert(_MEASUREMENTS))
 
 
 def _now() -> datetime:
@@ -143,16 +150,17 @@ class SqlTrialWriter(TrialWriter):
     """
 
     def __init__(self, connection: Connection, name: str, *, lease: str | None = None) -> None:
-        locked = connection.execute(_LOCK_JOB, job_params(name)).first()
+        locked = _LOCK_JOB.first(connection, job_params(name))
         if locked is None:
             raise rows.job_missing(name)
+        job_id, next_trial_id, revision = locked
         if lease is not None:
-            require_lease(connection, locked.id, lease, name)
+            require_lease(connection, job_id, lease, name)
         self._connection = connection
         self._name = name
-        self._job: int = locked.id
-        self._next_trial_id: int = locked.next_trial_id
-        self._revision: int = locked.trials_revision
+        self._job: int = job_id
+        self._next_trial_id: int = next_trial_id
+        self._revision: int = revision
         self._changed = False
 
     @property
@@ -164,8 +172,8 @@ class SqlTrialWriter(TrialWriter):
         (once, at the block's end; the job's row is locked, so the new revision is ours)."""
         if self._changed:
             self._revision += 1
-            self._connection.execute(
-                _SET_JOB_COUNTERS,
+            _SET_JOB_COUNTERS.execute(
+                self._connection,
                 {
                     "b_job": self._job,
                     "next_trial_id": self._next_trial_id,
@@ -184,7 +192,7 @@ class SqlTrialWriter(TrialWriter):
         return NotFound(f"job {self._name!r} has no trial {trial_id!r}")
 
     def _set(self, trial_id: str, key: dict[str, Any], **columns: Any) -> None:
-        if self._connection.execute(_SET_TRIAL, {**key, **columns}).rowcount != 1:
+        if _SET_TRIAL.execute(self._connection, {**key, **columns}) != 1:
             raise self._no_trial(trial_id)
         self._changed = True
 
@@ -209,7 +217,7 @@ class SqlTrialWriter(TrialWriter):
             "start_time": _now(),
             "end_time": None,
         }
-        self._connection.execute(_ADD_TRIAL, columns)
+        _ADD_TRIAL.execute(self._connection, columns)
         return convert.trial_from_columns(columns)  # as it reads back: every value round-trips
 
     def set_trial_runtime(self, trial_id: str, runtime: dict[str, Any]) -> None:
@@ -290,6 +298,6 @@ class SqlTrialWriter(TrialWriter):
             convert.measurement_columns(key["b_job"], key["b_trial"], first + i, m)
             for i, m in enumerate(measurements)
         ]
-        self._connection.execute(_ADD_MEASUREMENTS, columns)
+        _ADD_MEASUREMENTS.execute_many(self._connection, columns)
         self._changed = True
         return [convert.measurement_from_columns(c) for c in columns]
