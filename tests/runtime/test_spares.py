@@ -9,79 +9,76 @@ import sys
 from pathlib import Path
 
 from tests.runtime.conftest import Runner, make_job
-from tuneyard.runtime.spares import SPARES_FOLDER, Spares
+from tuneyard.runtime.spares import Spares
 
 NO_OP = [sys.executable, "-c", "pass"]
 
 
-def _spare_kinds(job_folder: Path) -> list[str]:
-    return sorted(p.name[0] for p in (job_folder / SPARES_FOLDER).iterdir())
-
-
-def test_only_empty_folders_and_files_become_spares(tmp_path: Path) -> None:
+def test_only_empty_folders_and_files_are_taken(tmp_path: Path) -> None:
     job_folder = tmp_path / "job"
-    job_folder.mkdir()
-    (tmp_path / "empty").mkdir()
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "model.bin").write_bytes(b"weights")
-    (tmp_path / "empty.log").touch()
     (tmp_path / "full.log").write_text("epoch 1\n")
-    (tmp_path / "link").symlink_to(tmp_path / "empty.log")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty.log").touch()
+    (tmp_path / "link").symlink_to(tmp_path / "empty")
+    (tmp_path / "link.log").symlink_to(tmp_path / "empty.log")
     spares = Spares()
-    names = ["empty", "full", "empty.log", "full.log", "link", "missing"]
-    spares.give(job_folder, [tmp_path / name for name in names])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["full", "full.log", "job", "link"]
+    folders = [str(tmp_path / name) for name in ("empty", "missing", "link", "full")]
+    files = [str(tmp_path / name) for name in ("empty.log", "missing.log", "link.log", "full.log")]
+    spares.give(job_folder, folders, files)  # the newest (last) is tried first
+    assert spares.take_dir(job_folder, tmp_path / "a")  # after passing over the other three
+    assert spares.take_file(job_folder, tmp_path / "a.log")
+    assert not spares.take_dir(job_folder, tmp_path / "b")
+    assert not spares.take_file(job_folder, tmp_path / "b.log")
     assert (tmp_path / "full" / "model.bin").read_bytes() == b"weights"
     assert (tmp_path / "full.log").read_text() == "epoch 1\n"
-    assert _spare_kinds(job_folder) == ["d", "f"]
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "link.log").is_symlink()
+    # Only the empty folder and the empty file moved; all else is where it was.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "a",
+        "a.log",
+        "full",
+        "full.log",
+        "link",
+        "link.log",
+    ]
 
 
 def test_a_spare_is_the_same_inode_and_goes_only_where_nothing_is(tmp_path: Path) -> None:
     job_folder = tmp_path / "job"
-    job_folder.mkdir()
     (tmp_path / "cwd").mkdir()
     (tmp_path / "out.log").touch()
     inodes = {name: os.stat(tmp_path / name).st_ino for name in ("cwd", "out.log")}
     spares = Spares()
-    spares.give(job_folder, [tmp_path / "cwd", tmp_path / "out.log"])
+    spares.give(job_folder, [str(tmp_path / "cwd")], [str(tmp_path / "out.log")])
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "keep.txt").write_text("mine")
     assert not spares.take_dir(job_folder, tmp_path / "taken")  # exists: left alone
     assert (tmp_path / "taken" / "keep.txt").read_text() == "mine"
+    assert not spares.take_dir(tmp_path / "other-job", tmp_path / "new-cwd")  # not its job's
     assert spares.take_dir(job_folder, tmp_path / "new-cwd")
     assert spares.take_file(job_folder, tmp_path / "new.log")
     assert os.stat(tmp_path / "new-cwd").st_ino == inodes["cwd"]
     assert os.stat(tmp_path / "new.log").st_ino == inodes["out.log"]
+    assert not (tmp_path / "cwd").exists() and not (tmp_path / "out.log").exists()
     assert not spares.take_dir(job_folder, tmp_path / "another")  # none left
     assert not spares.take_file(job_folder, tmp_path / "another.log")
-    assert list((job_folder / SPARES_FOLDER).iterdir()) == []
 
 
 def test_a_spare_written_to_after_it_was_given_is_not_taken(tmp_path: Path) -> None:
     job_folder = tmp_path / "job"
-    job_folder.mkdir()
     (tmp_path / "cwd").mkdir()
     (tmp_path / "out.log").touch()
     spares = Spares()
-    spares.give(job_folder, [tmp_path / "cwd", tmp_path / "out.log"])
-    for spare in (job_folder / SPARES_FOLDER).iterdir():  # an escaped process writes on
-        if spare.is_dir():
-            (spare / "late.txt").write_text("late")
-        else:
-            spare.write_text("late")
+    spares.give(job_folder, [str(tmp_path / "cwd")], [str(tmp_path / "out.log")])
+    (tmp_path / "cwd" / "late.txt").write_text("late")  # a process that escaped its trial
+    (tmp_path / "out.log").write_text("late")
     assert not spares.take_dir(job_folder, tmp_path / "new-cwd")
     assert not spares.take_file(job_folder, tmp_path / "new.log")
     assert not (tmp_path / "new-cwd").exists() and not (tmp_path / "new.log").exists()
-    assert _spare_kinds(job_folder) == ["d", "f"]  # kept, with what was written
-
-
-def test_spares_left_by_an_earlier_engine_are_used(tmp_path: Path) -> None:
-    job_folder = tmp_path / "job"
-    job_folder.mkdir()
-    (tmp_path / "cwd").mkdir()
-    Spares().give(job_folder, [tmp_path / "cwd"])
-    assert Spares().take_dir(job_folder, tmp_path / "next")
-    assert (tmp_path / "next").is_dir()
+    assert (tmp_path / "cwd" / "late.txt").read_text() == "late"
+    assert (tmp_path / "out.log").read_text() == "late"
 
 
 def test_an_ended_trial_gives_its_empty_folders_and_logs_to_the_next(runner: Runner) -> None:
@@ -96,14 +93,11 @@ def test_an_ended_trial_gives_its_empty_folders_and_logs_to_the_next(runner: Run
     inodes = {os.stat(trial / name).st_ino for name in names}
     progress, _, _ = runner.run(first)
     assert progress.done and progress.exit_code == 0, progress.message
-    assert list(trial.iterdir()) == []  # it wrote nothing: nothing is left
-    assert runner.executor.read_logs(first) == {"workerpool0-0": ""}
-    job_folder = trial.parent.parent
-    assert _spare_kinds(job_folder) == ["d"] * 4 + ["f"] * 2
     second = Path(runner.launch(job, "2")["trial_dir"])
     assert sorted(p.name for p in second.iterdir()) == sorted(names)
     assert {os.stat(second / name).st_ino for name in names} == inodes
-    assert list((job_folder / SPARES_FOLDER).iterdir()) == []
+    assert list(trial.iterdir()) == []  # it wrote nothing: nothing of it was kept
+    assert runner.executor.read_logs(first) == {"workerpool0-0": ""}
 
 
 def test_what_a_trial_wrote_stays_and_the_next_trial_starts_empty(runner: Runner) -> None:
@@ -111,11 +105,10 @@ def test_what_a_trial_wrote_stays_and_the_next_trial_starts_empty(runner: Runner
     first = runner.launch(job, "1")
     assert runner.run(first)[0].exit_code == 0
     trial = Path(first["trial_dir"])
-    assert sorted(p.name for p in trial.iterdir()) == [
-        "model",
-        "workerpool0-0",
-        "workerpool0-0.stdout",
-    ]
+    kept = ["model", "workerpool0-0", "workerpool0-0.stdout"]  # what it wrote into
+    assert sorted(p.name for p in trial.iterdir()) == sorted(
+        [*kept, "checkpoints", "logs", "workerpool0-0.stderr"]
+    )
     assert (trial / "workerpool0-0" / "scratch.txt").read_text() == "workerpool0-0"
     assert "workerpool0-0 done" in (trial / "workerpool0-0.stdout").read_text()
     second = runner.launch(job, "2")
@@ -124,5 +117,6 @@ def test_what_a_trial_wrote_stays_and_the_next_trial_starts_empty(runner: Runner
     assert record["cwd_entries"] == []
     assert record["outputs"] == {"AIP_CHECKPOINT_DIR": [], "AIP_TENSORBOARD_LOG_DIR": []}
     assert all(record["folders"].values())
-    # Once it ended, its own empty checkpoints/, logs/ and stderr are the spares.
-    assert _spare_kinds(Path(second["trial_dir"]).parent.parent) == ["d", "d", "f"]
+    # It took trial 1's empty checkpoints/, logs/ and stderr, and none of what trial 1 wrote.
+    assert sorted(p.name for p in trial.iterdir()) == kept
+    assert (trial / "workerpool0-0" / "scratch.txt").read_text() == "workerpool0-0"

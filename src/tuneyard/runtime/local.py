@@ -289,13 +289,13 @@ class LocalExecutor(Executor):
                 time.sleep(0.002)
 
     def _recycle(self, local: LocalHandle) -> None:
-        """Keep what the ended trial left empty as spares of its job (see
+        """Offer what the ended trial leaves empty to the job's next trials (see
         :mod:`tuneyard.runtime.spares`): its output folders (when launched here), each
         replica's working directory and log files."""
-        paths = [path.rstrip("/") for path in self._outputs.pop(local.trial_dir, ())]
-        for record in local.replicas:
-            paths += (f"{local.trial_dir}/{record.name}", record.stdout, record.stderr)
-        self._spares.give(local.path.parent.parent, paths)
+        folders = [path.rstrip("/") for path in self._outputs.pop(local.trial_dir, ())]
+        folders += (f"{local.trial_dir}/{record.name}" for record in local.replicas)
+        files = [path for record in local.replicas for path in (record.stdout, record.stderr)]
+        self._spares.give(local.path.parent.parent, folders, files)
 
     def _forget(self, local: LocalHandle) -> None:
         self._read_at.pop(local.trial_dir, None)

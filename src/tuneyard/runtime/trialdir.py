@@ -6,8 +6,6 @@ costs a fraction of a millisecond and a trial must start fast::
     $TUNEYARD_HOME/jobs/<project>/<location>/<job_id>/
       exits.log                       ``pid start status`` of each ended replica of the job,
                                       appended by the supervisor (:mod:`.supervisor`)
-      spares/                         empty folders and files that ended trials left, moved
-                                      into the next trials instead of created (:mod:`.spares`)
       trials/<trial_id>/
         trial.json                    with ``restartJobOnWorkerRestart`` only: the launch plan
                                       (each replica's command and contract environment, read
@@ -20,7 +18,8 @@ costs a fraction of a millisecond and a trial must start fast::
         model/ checkpoints/ logs/     AIP_*_DIR, when the job has no baseOutputDirectory
                                       (the base is then the ``trials`` folder)
 
-Once a trial has ended, those of its folders and log files that are empty move to ``spares/``.
+Once a trial has ended, those of its folders and log files that are empty may be moved into a
+later trial of the job, as that trial's own (:mod:`.spares`).
 
 The handle (:class:`LocalHandle`, JSON) holds the trial folder, the boot it was launched in, the
 attempt number and, per replica, the pid and start time of its process group leader and the
