@@ -252,16 +252,38 @@ def test_a_pass_reads_once_and_writes_at_most_once(
     for method in ("get_job", "trial_records", "job_records", "write_trials", "add_trial"):
         original = getattr(store, method)
         monkeypatch.setattr(store, method, _counting(calls, method, original))
-    passes = 0
+    shapes = []
     while not controller.reconcile(job.name).job.state.ended:
-        passes += 1
-        writes = calls.count("write_trials")
-        assert calls.count("job_records") == 1 and writes <= 1, calls
+        reads, writes = calls.count("job_records"), calls.count("write_trials")
+        assert reads <= 1 and writes <= 1 and reads + writes >= 1, calls
         assert set(calls) <= {"job_records", "write_trials"}, calls
+        shapes.append((reads, writes))
         calls.clear()
         controller.executor.wait(0.05)
-    assert passes > 1
+    assert len(shapes) > 1
+    assert (0, 1) in shapes  # a pass that writes (a trial ended, the next starts) reads nothing
     assert [r.trial.state for r in store.trial_records(job.name)] == [TrialState.SUCCEEDED] * 4
+
+
+def test_a_cancel_between_passes_stops_the_pass_that_would_write_without_reading(
+    controller: Controller,
+) -> None:
+    job, _ = controller.submit(toy_job(max_trials=3, parallel=1))
+    first = controller.reconcile(job.name)  # a full pass: it launches trial 1
+    assert [r.trial.state for r in first.records] == [TrialState.ACTIVE]
+    handle = first.records[0].runtime["handle"]
+    deadline = time.monotonic() + 20
+    while any(Path(f"/proc/{r['pid']}").exists() for r in handle["replicas"]):
+        assert time.monotonic() < deadline, "trial 1 did not end"
+        controller.executor.wait(0.05)
+    controller.cancel(job.name)  # e.g. by the API, while this controller waits
+    # The next pass finds trial 1 ended and would launch trial 2; its write sees the cancel,
+    # writes nothing, and the full pass that follows records trial 1's end and cancels.
+    ended = controller.reconcile(job.name)
+    assert ended.job.state == JobState.JOB_STATE_CANCELLED
+    records = controller.store.trial_records(job.name)
+    assert [(r.trial.id, r.trial.state) for r in records] == [("1", TrialState.SUCCEEDED)]
+    assert records[0].trial.final_measurement is not None
 
 
 def _counting(calls: list[str], name: str, function: Any) -> Any:

@@ -11,7 +11,7 @@ import pytest
 from tests.store.jobs import small_job
 from tuneyard.errors import NotFound, TuneyardError
 from tuneyard.model import JobState, Measurement, MeasurementMetric, TrialState
-from tuneyard.store import SqlStore, open_store
+from tuneyard.store import JobChanged, SqlStore, open_store
 
 
 def _measurement(step: int, value: float) -> Measurement:
@@ -215,3 +215,31 @@ def test_every_block_that_changes_trials_bumps_the_revision_once(store: SqlStore
         writer.add_trial({"lr": 0.3})
         writer.finish_trial("9", TrialState.SUCCEEDED)  # rolls the block back
     assert store.job_records(job.name, known=bumped).records is None
+
+
+def test_a_block_expecting_what_was_read_starts_only_while_the_job_is_so(store: SqlStore) -> None:
+    job = store.create_job("p", "l", small_job())
+    store.set_job_state(job.name, JobState.JOB_STATE_RUNNING)
+    read = store.job_records(job.name)
+    running = (JobState.JOB_STATE_RUNNING, read.revision)
+    with store.write_trials(job.name, expect=running) as writer:
+        writer.add_trial({"lr": 0.1})
+    after = store.job_records(job.name).revision
+    assert after == read.revision + 1
+    with (
+        pytest.raises(JobChanged, match="trials revision"),
+        store.write_trials(
+            job.name,
+            expect=running,  # the revision the block above moved on from
+        ) as writer,
+    ):
+        writer.add_trial({"lr": 0.2})
+    store.set_job_state(job.name, JobState.JOB_STATE_CANCELLING)
+    expected = (JobState.JOB_STATE_RUNNING, after)
+    with (
+        pytest.raises(JobChanged, match="JOB_STATE_CANCELLING"),
+        store.write_trials(job.name, expect=expected) as writer,
+    ):
+        writer.add_trial({"lr": 0.3})
+    assert [r.trial.id for r in store.trial_records(job.name)] == ["1"]  # nothing else written
+    assert store.job_records(job.name).revision == after

@@ -71,12 +71,11 @@ def poll_trial(
         detail = progress.message or f"exited with status {progress.exit_code}"
         reason = f"trial {trial.id}: {detail}"
         return end_trial(job, trial, measurements, failed=True, reason=reason, **ending)
-    timeout = _timeout(job)
-    if trial.start_time is not None and datetime.now(timezone.utc) - trial.start_time > timeout:
+    if overdue(job, trial):
         executor.cancel(runtime["handle"], cancel_grace_seconds)
         reason = (
             f"trial {trial.id} ran longer than scheduling.timeout "
-            f"({format_duration(timeout)}) and was stopped"
+            f"({format_duration(_timeout(job))}) and was stopped"
         )
         return end_trial(job, trial, measurements, failed=True, reason=reason, **ending)
     if not new and runtime == record.runtime:
@@ -91,6 +90,12 @@ def poll_trial(
         return updated
 
     return TrialChange(updated, write)
+
+
+def overdue(job: HyperparameterTuningJob, trial: Trial) -> bool:
+    """True once ``trial`` has run longer than the job's ``scheduling.timeout``."""
+    started = trial.start_time
+    return started is not None and datetime.now(timezone.utc) - started > _timeout(job)
 
 
 def end_trial(

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from tuneyard.algorithms import algorithm_for
-from tuneyard.engine.changes import TrialChange, end_trial, poll_trial, seen
+from tuneyard.engine.changes import TrialChange, end_trial, overdue, poll_trial, seen
 from tuneyard.engine.leases import JobLeases
 from tuneyard.engine.policy import failure_limit, should_fail
 from tuneyard.errors import Code, FailedPrecondition, NotFound, TuneyardError
@@ -39,7 +39,7 @@ from tuneyard.model import (
     validate_job,
 )
 from tuneyard.runtime.base import Executor, TrialLaunch
-from tuneyard.store import LeaseLost
+from tuneyard.store import JobChanged, LeaseLost
 from tuneyard.store.base import Store, TrialRecord, TrialWriter
 
 logger = logging.getLogger(__name__)
@@ -130,8 +130,9 @@ class Controller:
         # pass reads only the trials after them: the cost of a pass stays flat as a job grows.
         self._ended_prefix: dict[str, list[TrialRecord]] = {}
         # Per job, every trial record as stored at a trials revision (the last pass read or
-        # wrote them): while the job's revision is the same, a pass reads only the job's row.
-        self._known: dict[str, tuple[int, list[TrialRecord]]] = {}
+        # wrote them), and the job as that pass left it: while the job's revision is the same,
+        # a pass reads only the job's row, and a pass that writes reads nothing first.
+        self._known: dict[str, tuple[int, list[TrialRecord], HyperparameterTuningJob]] = {}
         self.poll_interval = poll_interval
         self.cancel_grace_seconds = cancel_grace_seconds
 
@@ -282,10 +283,13 @@ class Controller:
         self._ended_prefix.pop(name, None)
         self._known.pop(name, None)
 
-    def _remember(self, name: str, revision: int, records: list[TrialRecord]) -> None:
-        """Keep the records as stored at ``revision``, and of trials 1..k once all have
-        ended."""
-        self._known[name] = (revision, records)
+    def _remember(
+        self, job: HyperparameterTuningJob, revision: int, records: list[TrialRecord]
+    ) -> None:
+        """Keep the job and its records as stored at ``revision``, and the records of trials
+        1..k once all have ended."""
+        name = job.name
+        self._known[name] = (revision, records, job)
         known = self._ended_prefix.get(name, [])
         prefix = list(known)
         for record in records[len(known) :]:
@@ -297,6 +301,41 @@ class Controller:
 
     def reconcile(self, name: str) -> JobSnapshot:
         """One pass over a job; see the module docstring."""
+        snapshot = self._pass_without_read(name)
+        return snapshot if snapshot is not None else self._pass(name)
+
+    def _pass_without_read(self, name: str) -> JobSnapshot | None:
+        """The pass of a running job as the last pass left it, when it has something to
+        write: it polls, decides and writes without reading the job first; its write starts
+        only while the job's state and trials revision are still those the last pass saw
+        (else nothing is written and None returned, as when there is nothing to write or the
+        job must fail: a full pass follows). Trials that polling found ended are found so
+        again by the full pass (an executor reads how a trial ended from what it left)."""
+        cached = self._known.get(name)
+        if cached is None or cached[2].state != JobState.JOB_STATE_RUNNING:
+            return None
+        revision, stored, job = cached
+        unfinished = [r for r in stored if r.trial.state in RUNNING_TRIAL_STATES]
+        if any(overdue(job, r.trial) for r in unfinished):
+            return None  # the full pass stops it, knowing the job is still running
+        polled = [
+            self._poll(job, r) if r.trial.state in RUNNING_TRIAL_STATES else r for r in stored
+        ]
+        records = [seen(p) for p in polled]
+        if should_fail(records, job.max_trial_count, job.max_failed_trial_count):
+            return None
+        running = sum(1 for r in records if r.trial.state in RUNNING_TRIAL_STATES)
+        wanted = min(job.parallel_trial_count - running, job.max_trial_count - len(records))
+        suggestions = self._suggest(job, records, wanted) if wanted > 0 else []
+        if not suggestions and all(isinstance(p, TrialRecord) for p in polled):
+            return None
+        try:
+            written = self._write(job, polled, suggestions, expect=(job.state, revision))
+        except JobChanged:
+            return None
+        return self._after_write(job, written, wanted, revision)
+
+    def _pass(self, name: str) -> JobSnapshot:
         # One read of the job (and of its trials, unless they are as this controller last
         # stored or read them) per pass; what the pass changes it keeps up to date itself.
         known = self._ended_prefix.get(name, [])
@@ -334,16 +373,27 @@ class Controller:
         running = sum(1 for r in records if r.trial.state in RUNNING_TRIAL_STATES)
         wanted = min(job.parallel_trial_count - running, job.max_trial_count - len(records))
         suggestions = self._suggest(job, records, wanted) if wanted > 0 else []
-        records, launched, revision = self._write(job, polled, suggestions)
+        written = self._write(job, polled, suggestions)
+        return self._after_write(job, written, wanted, read.revision)
+
+    def _after_write(
+        self,
+        job: HyperparameterTuningJob,
+        written: tuple[list[TrialRecord], list[TrialRecord], int | None],
+        wanted: int,
+        revision: int,
+    ) -> JobSnapshot:
+        """The end of a pass once its write is done: the job runs, or it has ended."""
+        records, launched, written_revision = written
         exhausted = len(launched) < wanted
         if launched:
             if job.state != JobState.JOB_STATE_RUNNING:
-                job = self.store.set_job_state(name, JobState.JOB_STATE_RUNNING)
+                job = self.store.set_job_state(job.name, JobState.JOB_STATE_RUNNING)
             records = [*records, *launched]
-            running = sum(1 for r in records if r.trial.state in RUNNING_TRIAL_STATES)
+        running = sum(1 for r in records if r.trial.state in RUNNING_TRIAL_STATES)
         if running == 0 and (exhausted or len(records) >= job.max_trial_count):
             return self._finish(job, records)
-        self._remember(name, read.revision if revision is None else revision, records)
+        self._remember(job, revision if written_revision is None else written_revision, records)
         return JobSnapshot(job, records)
 
     # -- trials ---------------------------------------------------------------------------
@@ -369,10 +419,13 @@ class Controller:
         job: HyperparameterTuningJob,
         polled: Sequence[TrialRecord | TrialChange],
         suggestions: Sequence[dict[str, ParameterValue]],
+        *,
+        expect: tuple[JobState, int] | None = None,
     ) -> tuple[list[TrialRecord], list[TrialRecord], int | None]:
         """The pass's one write: what polling found, then the new trials, each launched and
         stored with its handle. Returns the records as stored, the new trials', and the trials
-        revision the write made (None when there was nothing to write)."""
+        revision the write made (None when there was nothing to write). ``expect``: see
+        :meth:`Store.write_trials` (``JobChanged``)."""
         if not suggestions and all(isinstance(p, TrialRecord) for p in polled):
             return [seen(p) for p in polled], [], None
         # No trial is stored without the handle of what runs it. A launch whose transaction
@@ -381,7 +434,7 @@ class Controller:
         # With leases, the block starts only under this server's lease, which then cannot change
         # hands until it ends: a server that lost the job neither creates nor launches trials.
         lease = None if self.leases is None else self.leases.owner
-        with self.store.write_trials(job.name, lease=lease) as writer:
+        with self.store.write_trials(job.name, lease=lease, expect=expect) as writer:
             records = [p.write(writer) if isinstance(p, TrialChange) else p for p in polled]
             launched = [self._start(writer, job, parameters) for parameters in suggestions]
         return records, launched, writer.revision

@@ -8,7 +8,7 @@ migrations inside this package; ``python -m tuneyard.store upgrade`` applies the
 from __future__ import annotations
 
 from tuneyard.config import database_url
-from tuneyard.store.base import JobRecords, Store, TrialRecord
+from tuneyard.store.base import JobChanged, JobRecords, Store, TrialRecord
 from tuneyard.store.leases import LeaseLost
 from tuneyard.store.migrate import (
     UPGRADE_COMMAND,
@@ -22,6 +22,7 @@ from tuneyard.store.sql import SqlStore
 
 __all__ = [
     "UPGRADE_COMMAND",
+    "JobChanged",
     "JobRecords",
     "LeaseLost",
     "SchemaOutdated",

@@ -8,6 +8,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from tuneyard.errors import Aborted
 from tuneyard.model import (
     HyperparameterTuningJob,
     JobState,
@@ -41,6 +42,10 @@ class JobRecords:
     job: HyperparameterTuningJob
     records: list[TrialRecord] | None
     revision: int
+
+
+class JobChanged(Aborted):
+    """The job is no longer as the caller last read it (see :meth:`Store.write_trials`)."""
 
 
 class TrialWriter(abc.ABC):
@@ -187,7 +192,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def write_trials(
-        self, name: str, *, lease: str | None = None
+        self,
+        name: str,
+        *,
+        lease: str | None = None,
+        expect: tuple[JobState, int] | None = None,
     ) -> AbstractContextManager[TrialWriter]:
         """One transaction over the trials of job ``name``: what the writer changes commits
         together when the block ends, or not at all when it raises.
@@ -200,8 +209,14 @@ class Store(abc.ABC):
         in order and the writes of two engines to one job take turns. The writer is valid only
         inside its block.
 
+        With ``expect`` (a job state and a trials revision, as :meth:`job_records` read them),
+        the block starts only while the job is still in that state with its trials at that
+        revision (``JobChanged`` otherwise): a writer that acts on what it read earlier learns,
+        in the same transaction, that nobody changed the job meanwhile.
+
         Raises:
             NotFound: no such job (on entering the block).
+            JobChanged: ``expect`` is given and the job is not as expected (on entering).
 
         Example:
             >>> with store.write_trials(job.name) as writer:  # doctest: +SKIP

@@ -170,9 +170,15 @@ class SqlStore(leases.SqlLeases, Store):
     # -- trials -------------------------------------------------------------------------
 
     @contextmanager
-    def write_trials(self, name: str, *, lease: str | None = None) -> Iterator[TrialWriter]:
+    def write_trials(
+        self,
+        name: str,
+        *,
+        lease: str | None = None,
+        expect: tuple[JobState, int] | None = None,
+    ) -> Iterator[TrialWriter]:
         with self._sessions.connection() as connection:
-            writer = trials.SqlTrialWriter(connection, name, lease=lease)
+            writer = trials.SqlTrialWriter(connection, name, lease=lease, expect=expect)
             yield writer
             writer.flush()
 

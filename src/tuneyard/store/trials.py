@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from tuneyard.errors import InvalidArgument, NotFound
-from tuneyard.model import Measurement, ParameterValue, Trial, TrialState
+from tuneyard.model import JobState, Measurement, ParameterValue, Trial, TrialState
 from tuneyard.store import convert, rows
-from tuneyard.store.base import TrialRecord, TrialWriter
+from tuneyard.store.base import JobChanged, TrialRecord, TrialWriter
 from tuneyard.store.driver import DriverStatement
 from tuneyard.store.leases import require_lease
 from tuneyard.store.schema import Base
@@ -42,7 +42,7 @@ _JOB_EXISTS = select(JOBS.c.id).where(*_THIS_JOB)
 # The engine's statements of every pass run on the driver (see :mod:`tuneyard.store.driver`).
 JOB_HEAD_ON_DRIVER = DriverStatement(JOB_HEAD)
 _LOCK_JOB = DriverStatement(
-    select(JOBS.c.id, JOBS.c.next_trial_id, JOBS.c.trials_revision)
+    select(JOBS.c.id, JOBS.c.next_trial_id, JOBS.c.trials_revision, JOBS.c.state)
     .where(*_THIS_JOB)
     .with_for_update(key_share=True)
 )
@@ -147,13 +147,27 @@ class SqlTrialWriter(TrialWriter):
     Raises:
         NotFound: (on creation) no job is named ``name``.
         LeaseLost: (on creation) ``lease`` is given and does not hold the job's lease.
+        JobChanged: (on creation) ``expect`` is given and the job's state and trials revision
+            are not those.
     """
 
-    def __init__(self, connection: Connection, name: str, *, lease: str | None = None) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        name: str,
+        *,
+        lease: str | None = None,
+        expect: tuple[JobState, int] | None = None,
+    ) -> None:
         locked = _LOCK_JOB.first(connection, job_params(name))
         if locked is None:
             raise rows.job_missing(name)
-        job_id, next_trial_id, revision = locked
+        job_id, next_trial_id, revision, state = locked
+        if expect is not None and (int(expect[0]), expect[1]) != (state, revision):
+            raise JobChanged(
+                f"job {name} changed since it was read: state {JobState(state).name}, trials "
+                f"revision {revision} (expected {expect[0].name}, {expect[1]})"
+            )
         if lease is not None:
             require_lease(connection, job_id, lease, name)
         self._connection = connection
