@@ -120,3 +120,26 @@ def test_what_a_trial_wrote_stays_and_the_next_trial_starts_empty(runner: Runner
     # It took trial 1's empty checkpoints/, logs/ and stderr, and none of what trial 1 wrote.
     assert sorted(p.name for p in trial.iterdir()) == kept
     assert (trial / "workerpool0-0" / "scratch.txt").read_text() == "workerpool0-0"
+
+
+def test_spares_serve_output_folders_under_a_base_output_directory(
+    runner: Runner, home: Path
+) -> None:
+    job = make_job(base_output="gs://out/run")  # AIP_*_DIR under buckets/out/run/<trial>/
+    base = home.resolve() / "buckets" / "out" / "run"
+    assert runner.run(runner.launch(job, "1"))[0].exit_code == 0
+    unused = {os.stat(base / "1" / name).st_ino for name in ("checkpoints", "logs")}
+    assert runner.run(runner.launch(job, "2"))[0].exit_code == 0
+    assert {os.stat(base / "2" / name).st_ino for name in ("checkpoints", "logs")} == unused
+    assert sorted(p.name for p in (base / "1").iterdir()) == ["model"]  # it wrote its record
+    record = json.loads((base / "2" / "model" / "workerpool0-0.json").read_text())
+    assert record["outputs"] == {"AIP_CHECKPOINT_DIR": [], "AIP_TENSORBOARD_LOG_DIR": []}
+
+
+def test_a_spare_that_cannot_go_to_a_path_stays_a_spare(tmp_path: Path) -> None:
+    job_folder = tmp_path / "job"
+    (tmp_path / "cwd").mkdir()
+    spares = Spares()
+    spares.give(job_folder, [str(tmp_path / "cwd")], [])
+    assert not spares.take_dir(job_folder, tmp_path / "no-such-folder" / "cwd")
+    assert spares.take_dir(job_folder, tmp_path / "cwd2")

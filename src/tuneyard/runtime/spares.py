@@ -71,8 +71,9 @@ class Spares:
                     continue  # written to, or gone: it stays where it is
                 try:
                     os.rename(spare, path)
-                except OSError:
-                    continue
+                except OSError:  # the spare was there: the path's folder is missing, say
+                    kept.append(spare)
+                    return False
                 return True
             return False
 
