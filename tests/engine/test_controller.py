@@ -5,15 +5,20 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from tests.engine.conftest import toy_job
 from tuneyard.engine import Controller
 from tuneyard.errors import FailedPrecondition
 from tuneyard.model import JobState, Measurement, MeasurementMetric, TrialState
+from tuneyard.store import SqlStore
+from tuneyard.store.base import TrialWriter
 
 
 def test_job_runs_to_success_with_best_measurement(controller: Controller) -> None:
@@ -284,6 +289,35 @@ def test_a_cancel_between_passes_stops_the_pass_that_would_write_without_reading
     records = controller.store.trial_records(job.name)
     assert [(r.trial.id, r.trial.state) for r in records] == [("1", TrialState.SUCCEEDED)]
     assert records[0].trial.final_measurement is not None
+
+
+class CancelledAfterTheFirstWrite(SqlStore):
+    """The real store; a cancel request lands right after the first write commits (the pass
+    that launched trial 1), before that pass marks the job RUNNING, as the API may take it."""
+
+    def __init__(self, engine: Engine, cancel: Any) -> None:
+        super().__init__(engine)
+        self.cancel_once = cancel
+
+    @contextmanager
+    def write_trials(self, name: str, **options: Any) -> Iterator[TrialWriter]:
+        with super().write_trials(name, **options) as writer:
+            yield writer
+        if self.cancel_once is not None:
+            cancel, self.cancel_once = self.cancel_once, None
+            cancel(name)
+
+
+def test_a_cancel_during_the_first_pass_is_not_lost(controller: Controller) -> None:
+    job, _ = controller.submit(toy_job(args=["--sleep=30"], max_trials=2, parallel=1))
+    store = CancelledAfterTheFirstWrite(controller.store.engine, controller.cancel)
+    racing = Controller(store, controller.executor, poll_interval=0.05, cancel_grace_seconds=2)
+    first = racing.reconcile(job.name)  # launched trial 1; must not mark the job RUNNING
+    assert first.job.state == JobState.JOB_STATE_CANCELLING
+    assert racing.run(job.name).job.state == JobState.JOB_STATE_CANCELLED
+    (record,) = controller.store.trial_records(job.name)
+    assert record.trial.state == TrialState.INFEASIBLE
+    assert "cancelled" in record.trial.infeasible_reason
 
 
 def _counting(calls: list[str], name: str, function: Any) -> Any:

@@ -388,7 +388,12 @@ class Controller:
         exhausted = len(launched) < wanted
         if launched:
             if job.state != JobState.JOB_STATE_RUNNING:
-                job = self.store.set_job_state(job.name, JobState.JOB_STATE_RUNNING)
+                try:
+                    job = self.store.set_job_state(
+                        job.name, JobState.JOB_STATE_RUNNING, expected=(job.state,)
+                    )
+                except FailedPrecondition:  # cancelled while this pass launched: the next
+                    job = self.store.get_job(job.name, with_trials=False)  # pass stops them
             records = [*records, *launched]
         running = sum(1 for r in records if r.trial.state in RUNNING_TRIAL_STATES)
         if running == 0 and (exhausted or len(records) >= job.max_trial_count):
