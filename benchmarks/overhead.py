@@ -10,13 +10,20 @@ tuneyard starts every replica: with the kernel's autogroup scheduling a session 
 group, so on a machine that also runs other work this keeps the two sides' share of the CPU
 alike. Prints a markdown table; the ratio is tuneyard's wall time over the bare pool's.
 
-    python benchmarks/overhead.py [--trials 200] [--parallel 4] [--repeats 5]
+A second table says where the CPU went, per trial: the trial processes themselves (on the
+bare side the pool's children, from ``getrusage``; on tuneyard's the supervisor's reaped
+children, from ``/proc/<supervisor>/stat``), and what runs them (the pool's threads; the engine
+and the supervisor). With the trials filling both cores, the ratio is about one plus what
+tuneyard adds per trial over a no-op trial's own CPU.
+
+    python benchmarks/overhead.py [--trials 200] [--parallel 4] [--repeats 7]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -32,6 +39,10 @@ from tuneyard.store import open_store
 
 ENGINE_CPU: list[float] = []
 MACHINE_CPU: dict[str, list[float]] = {"bare": [], "tuneyard": []}
+# Per run, CPU seconds: the trial processes, and what ran them besides the engine.
+TRIALS_CPU: dict[str, list[float]] = {"bare": [], "tuneyard": []}
+RUNNER_CPU: dict[str, list[float]] = {"bare": [], "tuneyard": []}
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 NOOP = (
     "import hypertune; "
     "hypertune.HyperTune().report_hyperparameter_tuning_metric('score', 1.0, global_step=1)"
@@ -56,10 +67,26 @@ def bare_pool(trials: int, parallel: int, workdir: Path) -> float:
         command = [sys.executable, "-c", NOOP]
         return subprocess.run(command, env=env, check=True, start_new_session=True).returncode
 
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_started = time.process_time()
     started = time.perf_counter()
     with ThreadPoolExecutor(parallel) as pool:
         list(pool.map(one, range(trials)))
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    RUNNER_CPU["bare"].append(time.process_time() - cpu_started)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    TRIALS_CPU["bare"].append(
+        after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+    )
+    return elapsed
+
+
+def _process_cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds of process ``pid`` itself, and of its children that it has reaped."""
+    with open(f"/proc/{pid}/stat") as file:
+        fields = file.read().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(v) / CLOCK_TICKS for v in fields[11:15])
+    return utime + stime, cutime + cstime
 
 
 def tuneyard_run(trials: int, parallel: int, workdir: Path, algorithm: str) -> float:
@@ -103,6 +130,11 @@ def tuneyard_run(trials: int, parallel: int, workdir: Path, algorithm: str) -> f
         ENGINE_CPU.append(time.process_time() - cpu_started)
         assert snapshot.job.state == JobState.JOB_STATE_SUCCEEDED, snapshot.job.error
         assert len(snapshot.records) == trials
+        supervisor = executor.supervisor_pid
+        assert supervisor is not None
+        own, reaped = _process_cpu(supervisor)  # one supervisor per executor: this run's
+        RUNNER_CPU["tuneyard"].append(own)
+        TRIALS_CPU["tuneyard"].append(reaped)
         return elapsed
     finally:
         executor.close()
@@ -113,7 +145,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--parallel", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--algorithm", default="RANDOM_SEARCH")
     args = parser.parse_args()
     bare: list[float] = []
@@ -126,7 +158,8 @@ def main() -> None:
         warm_up.mkdir()
         bare_pool(8, args.parallel, warm_up)
         tuneyard_run(8, args.parallel, warm_up, args.algorithm)
-        ENGINE_CPU.clear()
+        for kept in (ENGINE_CPU, *TRIALS_CPU.values(), *RUNNER_CPU.values()):
+            kept.clear()
         for repeat in range(args.repeats):
             workdir = Path(tmp) / f"run-{repeat}"
             workdir.mkdir()
@@ -158,6 +191,20 @@ def main() -> None:
         f"\nratio tuneyard / bare: **{statistics.median(ratios):.2f}** (median of the pairs' "
         f"ratios: {spread}); the engine's own CPU time: "
         f"{1000 * cpu / args.trials:.1f} ms per trial ({cpu:.2f} s in all)"
+    )
+
+    def per_trial(values: list[float]) -> str:
+        return f"{1000 * statistics.median(values) / args.trials:.2f}"
+
+    print("\nCPU per trial (ms, medians):\n")
+    print("| runner | the trial processes | what runs them |")
+    print("|---|---:|---:|")
+    print(
+        f"| bare process pool | {per_trial(TRIALS_CPU['bare'])} | {per_trial(RUNNER_CPU['bare'])} |"
+    )
+    print(
+        f"| tuneyard | {per_trial(TRIALS_CPU['tuneyard'])} | "
+        f"{per_trial(ENGINE_CPU)} (engine) + {per_trial(RUNNER_CPU['tuneyard'])} (supervisor) |"
     )
 
 

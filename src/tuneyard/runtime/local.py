@@ -334,6 +334,11 @@ class LocalExecutor(Executor):
         self._watcher.wait(timeout, () if fd is None else (fd,))
         self._spawner.drain()
 
+    @property
+    def supervisor_pid(self) -> int | None:
+        """The pid of this executor's supervisor process while it runs (for diagnostics)."""
+        return self._spawner.supervisor_pid
+
     def close(self) -> None:
         """Close the pidfds and the supervisor's pipes; the trials keep running (the supervisor
         stays until they end) and can be polled by another executor."""
