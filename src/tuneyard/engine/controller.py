@@ -7,6 +7,10 @@ algorithm for new trials while fewer than ``parallelTrialCount`` run and fewer t
 its unfinished trials in one transaction and writes at most once: what polling found (new
 measurements with their read positions, the ends of trials; see :mod:`tuneyard.engine.changes`)
 and the new trials, each launched and then stored with its executor handle, commit together.
+A pass of a running job that has something to write (a trial ended, the next one starts) skips
+the read: it works from what the last pass left, and its write starts only while the job's
+state and trials revision are still those (``Store.write_trials(expect=)``); if anyone changed
+the job meanwhile (a cancel, say), nothing is written and a full pass follows.
 Nothing lives only in memory, so a controller killed at any point and started again carries on
 where it stopped: finished trials keep their results, running trials are re-attached through
 their executor handles (or launched again if they were never launched), and trial ids never

@@ -36,7 +36,6 @@ class _Compiled:
         self.sql = compiled.string
         self.positional = bool(dialect.positional)
         names = list(compiled.positiontup or ()) if self.positional else list(compiled.binds)
-        self.names = names
         self.binds: list[tuple[str, Processor]] = [
             (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
             for name in names
