@@ -24,9 +24,9 @@ def test_only_empty_folders_and_files_are_taken(tmp_path: Path) -> None:
     (tmp_path / "link").symlink_to(tmp_path / "empty")
     (tmp_path / "link.log").symlink_to(tmp_path / "empty.log")
     spares = Spares()
-    folders = [str(tmp_path / name) for name in ("empty", "missing", "link", "full")]
-    files = [str(tmp_path / name) for name in ("empty.log", "missing.log", "link.log", "full.log")]
-    spares.give(job_folder, folders, files)  # the newest (last) is tried first
+    folders = [str(tmp_path / name) for name in ("full", "link", "missing", "empty")]
+    files = [str(tmp_path / name) for name in ("full.log", "link.log", "missing.log", "empty.log")]
+    spares.give(job_folder, folders, files)  # the oldest (first) is tried first
     assert spares.take_dir(job_folder, tmp_path / "a")  # after passing over the other three
     assert spares.take_file(job_folder, tmp_path / "a.log")
     assert not spares.take_dir(job_folder, tmp_path / "b")

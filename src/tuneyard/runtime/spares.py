@@ -65,14 +65,14 @@ class Spares:
             kept = self._known(job_folder)[0 if folder else 1]
             if kept and os.path.lexists(path):
                 return False
-            while kept:
-                spare = kept.pop()  # the newest: its trial ended last, nobody looks at it now
+            while kept:  # the oldest first: a trial that just ended keeps its folders longest
+                spare = kept.popleft()
                 if not _empty(spare, folder=folder):
                     continue  # written to, or gone: it stays where it is
                 try:
                     os.rename(spare, path)
                 except OSError:  # the spare was there: the path's folder is missing, say
-                    kept.append(spare)
+                    kept.appendleft(spare)
                     return False
                 return True
             return False
