@@ -173,10 +173,12 @@ def test_environment_and_output_folders(runner: Runner, home: Path) -> None:
     assert seen["AIP_MODEL_DIR"] == f"{base}/model/"
     assert seen["AIP_CHECKPOINT_DIR"] == f"{base}/checkpoints/"
     assert seen["AIP_TENSORBOARD_LOG_DIR"] == f"{base}/logs/"
-    # Folders before the trial started; an ended trial keeps only those it wrote into.
+    # Folders before the trial started, and still there once it ended (until a later trial of
+    # the job takes the empty ones).
     assert record["folders"] == dict.fromkeys(
         ("AIP_MODEL_DIR", "AIP_CHECKPOINT_DIR", "AIP_TENSORBOARD_LOG_DIR"), True
     )
+    assert (base / "checkpoints").is_dir() and (base / "logs").is_dir()
     assert seen["WHERE"] == f"trial 7 in {base}/model/"
     assert seen["LITERAL"] == "$(CLOUD_ML_TRIAL_ID)"
     assert seen["PYTHONUNBUFFERED"] == "0"  # the pool's env is applied last
