@@ -257,13 +257,18 @@ def test_a_pass_reads_once_and_writes_at_most_once(
     for method in ("get_job", "trial_records", "job_records", "write_trials", "add_trial"):
         original = getattr(store, method)
         monkeypatch.setattr(store, method, _counting(calls, method, original))
+    polls: list[str] = []
+    executor = controller.executor
+    monkeypatch.setattr(executor, "poll", _counting(polls, "poll", executor.poll))
     shapes = []
     while not controller.reconcile(job.name).job.state.ended:
         reads, writes = calls.count("job_records"), calls.count("write_trials")
         assert reads <= 1 and writes <= 1 and reads + writes >= 1, calls
         assert set(calls) <= {"job_records", "write_trials"}, calls
+        assert len(polls) <= 2, polls  # each running trial once (parallelTrialCount 2)
         shapes.append((reads, writes))
         calls.clear()
+        polls.clear()
         controller.executor.wait(0.05)
     assert len(shapes) > 1
     assert (0, 1) in shapes  # a pass that writes (a trial ended, the next starts) reads nothing

@@ -305,16 +305,17 @@ class Controller:
 
     def reconcile(self, name: str) -> JobSnapshot:
         """One pass over a job; see the module docstring."""
-        snapshot = self._pass_without_read(name)
-        return snapshot if snapshot is not None else self._pass(name)
+        outcome = self._pass_without_read(name)
+        if isinstance(outcome, JobSnapshot):
+            return outcome
+        return self._pass(name, outcome)
 
-    def _pass_without_read(self, name: str) -> JobSnapshot | None:
+    def _pass_without_read(self, name: str) -> JobSnapshot | list[TrialRecord | TrialChange] | None:
         """The pass of a running job as the last pass left it, when it has something to
         write: it polls, decides and writes without reading the job first; its write starts
-        only while the job's state and trials revision are still those the last pass saw
-        (else nothing is written and None returned, as when there is nothing to write or the
-        job must fail: a full pass follows). Trials that polling found ended are found so
-        again by the full pass (an executor reads how a trial ended from what it left)."""
+        only while the job's state and trials revision are still those the last pass saw.
+        Else nothing is written (as when there is nothing to write or the job must fail) and
+        a full pass follows, given what polling found (None when it did not poll)."""
         cached = self._known.get(name)
         if cached is None or cached[2].state != JobState.JOB_STATE_RUNNING:
             return None
@@ -327,19 +328,24 @@ class Controller:
         ]
         records = [seen(p) for p in polled]
         if should_fail(records, job.max_trial_count, job.max_failed_trial_count):
-            return None
+            return polled
         running = sum(1 for r in records if r.trial.state in RUNNING_TRIAL_STATES)
         wanted = min(job.parallel_trial_count - running, job.max_trial_count - len(records))
         suggestions = self._suggest(job, records, wanted) if wanted > 0 else []
         if not suggestions and all(isinstance(p, TrialRecord) for p in polled):
-            return None
+            return polled
         try:
             written = self._write(job, polled, suggestions, expect=(job.state, revision))
         except JobChanged:
-            return None
+            return polled
         return self._after_write(job, written, wanted, revision)
 
-    def _pass(self, name: str) -> JobSnapshot:
+    def _pass(
+        self, name: str, polled: list[TrialRecord | TrialChange] | None = None
+    ) -> JobSnapshot:
+        """The full pass. ``polled``: what polling the trials as this controller last knew
+        them found, kept when the read shows they are still so (a trial is polled once per
+        pass: a poll can cost a round trip to another machine)."""
         # One read of the job (and of its trials, unless they are as this controller last
         # stored or read them) per pass; what the pass changes it keeps up to date itself.
         known = self._ended_prefix.get(name, [])
@@ -354,9 +360,10 @@ class Controller:
             return JobSnapshot(job, stored)
         if job.state in (JobState.JOB_STATE_QUEUED, JobState.JOB_STATE_UNSPECIFIED):
             job = self.store.set_job_state(name, JobState.JOB_STATE_PENDING, expected=(job.state,))
-        polled = [
-            self._poll(job, r) if r.trial.state in RUNNING_TRIAL_STATES else r for r in stored
-        ]
+        if polled is None or read.records is not None:  # not polled, or the trials changed
+            polled = [
+                self._poll(job, r) if r.trial.state in RUNNING_TRIAL_STATES else r for r in stored
+            ]
         records = [seen(p) for p in polled]  # what polling found, not stored yet
         if job.state == JobState.JOB_STATE_CANCELLING:
             return self._end_with_running_stopped(
