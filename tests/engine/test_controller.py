@@ -17,6 +17,7 @@ from tests.engine.conftest import toy_job
 from tuneyard.engine import Controller
 from tuneyard.errors import FailedPrecondition
 from tuneyard.model import JobState, Measurement, MeasurementMetric, TrialState
+from tuneyard.runtime import LocalExecutor, TrialHandle, TrialProgress
 from tuneyard.store import SqlStore
 from tuneyard.store.base import TrialWriter
 
@@ -248,6 +249,18 @@ def test_a_trial_stored_without_a_handle_is_launched(controller: Controller) -> 
     assert snapshot.records == records
 
 
+class CountingPolls(LocalExecutor):
+    """The real local executor, noting the handle of every poll."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.polls: list[str] = []
+
+    def poll(self, handle: TrialHandle, since: float) -> TrialProgress:
+        self.polls.append(str(handle.get("trial_dir")))
+        return super().poll(handle, since)
+
+
 def test_a_pass_reads_once_and_writes_at_most_once(
     controller: Controller, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -257,20 +270,23 @@ def test_a_pass_reads_once_and_writes_at_most_once(
     for method in ("get_job", "trial_records", "job_records", "write_trials", "add_trial"):
         original = getattr(store, method)
         monkeypatch.setattr(store, method, _counting(calls, method, original))
-    polls: list[str] = []
-    executor = controller.executor
-    monkeypatch.setattr(executor, "poll", _counting(polls, "poll", executor.poll))
-    shapes = []
-    while not controller.reconcile(job.name).job.state.ended:
-        reads, writes = calls.count("job_records"), calls.count("write_trials")
-        assert reads <= 1 and writes <= 1 and reads + writes >= 1, calls
-        assert set(calls) <= {"job_records", "write_trials"}, calls
-        assert len(polls) <= 2, polls  # each running trial once (parallelTrialCount 2)
-        shapes.append((reads, writes))
-        calls.clear()
-        polls.clear()
-        controller.executor.wait(0.05)
-    assert len(shapes) > 1
+    executor = CountingPolls()
+    controller = Controller(store, executor, poll_interval=0.05, cancel_grace_seconds=2.0)
+    polls = executor.polls
+    try:
+        shapes = []
+        while not controller.reconcile(job.name).job.state.ended:
+            reads, writes = calls.count("job_records"), calls.count("write_trials")
+            assert reads <= 1 and writes <= 1 and reads + writes >= 1, calls
+            assert set(calls) <= {"job_records", "write_trials"}, calls
+            assert len(polls) <= 2, polls  # each running trial once (parallelTrialCount 2)
+            shapes.append((reads, writes))
+            calls.clear()
+            polls.clear()
+            controller.executor.wait(0.05)
+        assert len(shapes) > 1
+    finally:
+        executor.close()
     assert (0, 1) in shapes  # a pass that writes (a trial ended, the next starts) reads nothing
     assert [r.trial.state for r in store.trial_records(job.name)] == [TrialState.SUCCEEDED] * 4
 
